@@ -1,0 +1,25 @@
+# Shared shell helpers for scripts/ and lab/. Source it; it defines no side effects.
+ARCHY_CACHE=${ARCHY_CACHE:-/var/cache/archipelago-lab}
+
+die() { echo "ERROR: $*" >&2; exit 1; }
+
+# The virtualenv lives in the cache, keyed by requirements.txt and the Python version,
+# so a fresh clone (as in CI) reuses it and a change of pins builds a new one.
+venv_path() {
+  local root; root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  local key; key=$( { cat "$root/requirements.txt"; python3 -V; } | sha256sum | cut -c1-12)
+  echo "$ARCHY_CACHE/venv-$key"
+}
+
+# Podman on this controller prints a harmless net_cls warning on every call; drop it.
+quiet_podman() { grep -v -E 'net_cls|failed to connect to syslog' || true; }
+
+# Wait until a command succeeds, polling every second, up to a timeout (seconds).
+wait_for() {
+  local timeout=$1 what=$2; shift 2
+  local end=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $end ] && { echo "timed out after ${timeout}s waiting for $what" >&2; return 1; }
+    sleep 1
+  done
+}
