@@ -1,0 +1,145 @@
+"""The lab's own behaviour: what `lab/lab up|down` promise, checked on the live lab.
+
+Runs in file order and leaves the lab up (seeded) at the end. Slow: the down/up test rebuilds
+the nodes from cached images.
+"""
+import json
+import os
+import re
+import urllib.request
+
+import pytest
+
+from labhosts import ROOT, controller, lab_nodes, node_host, wait_until
+
+LAB = str(ROOT / "lab" / "lab")
+REGISTRY = "http://10.203.0.250:5000"
+CACHE = os.environ.get("ARCHY_CACHE", "/var/cache/archipelago-lab")
+
+
+def podman_json(*args):
+    return json.loads(controller(["podman", *args]).stdout)
+
+
+def lab_containers():
+    return {c["Names"][0]: c for c in podman_json("ps", "-a", "--filter", "label=io.archipelago.lab", "--format", "json")}
+
+
+def inner_states(node):
+    out = node_host(node).check_output("podman ps -a --format '{{.Names}}={{.State}}'")
+    return dict(line.split("=", 1) for line in out.splitlines())
+
+
+def registry_get(path, accept=None):
+    req = urllib.request.Request(REGISTRY + path, headers={"Accept": accept} if accept else {})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.headers, resp.read()
+
+
+def test_nodes_and_registry_running():
+    running = {name for name, c in lab_containers().items() if c["State"] == "running"}
+    assert {"archy-lab-registry", *lab_nodes().values()} <= running
+    _, body = registry_get("/v2/_catalog")
+    repos = set(json.loads(body)["repositories"])
+    for repo in ("library/postgres", "library/mariadb", "archylab/tor", "archylab/mempool-api", "archylab/bitcoin-knots"):
+        assert repo in repos
+    _, body = registry_get("/v2/archylab/tor/tags/list")
+    assert {"0.4.5-bullseye", "0.4.9-bookworm"} <= set(json.loads(body)["tags"])
+
+
+def test_tor_images_are_stale_and_current():
+    host = node_host("arch1")
+    stale = host.check_output("podman run --rm docker.io/archylab/tor:0.4.5-bullseye tor --version")
+    current = host.check_output("podman run --rm docker.io/archylab/tor:0.4.9-bookworm tor --version")
+    assert re.search(r"Tor version 0\.4\.5\.\d+", stale), stale
+    assert re.search(r"Tor version 0\.4\.9\.\d+", current), current
+
+
+@pytest.mark.parametrize("node", ["arch1", "arch2"])
+def test_node_pulls_through_the_registry_mirror(node):
+    """No docker.io here: a pull by docker.io name can only be served by the lab mirror."""
+    host = node_host(node)
+    image = "docker.io/archylab/standin:1.0"
+    host.run(f"podman rmi -f {image}")
+    host.check_output(f"podman pull -q {image}")
+    local = host.check_output(f"podman image inspect --format '{{{{.Digest}}}}' {image}")
+    headers, _ = registry_get("/v2/archylab/standin/manifests/1.0",
+                              "application/vnd.docker.distribution.manifest.v2+json")
+    assert local == headers["Docker-Content-Digest"]
+
+
+def test_second_up_is_a_noop():
+    before = {n: (c["Id"], c["StartedAt"]) for n, c in lab_containers().items()}
+    res = controller([LAB, "up"])
+    assert "nothing to do" in res.stdout, res.stdout
+    after = {n: (c["Id"], c["StartedAt"]) for n, c in lab_containers().items()}
+    assert after == before
+
+
+def test_node_survives_a_restart_with_its_containers():
+    """A `podman restart` of the node is its reboot: the apps come back by themselves."""
+    node, ctr = "arch1", lab_nodes()["arch1"]
+    before = inner_states(node)
+    controller(["podman", "restart", "-t", "30", ctr])
+    expected = {name for name, state in before.items() if state != "created"}
+    wait_until(lambda: expected <= {n for n, s in inner_states(node).items() if s == "running"}, 180,
+               f"{sorted(expected)} running again on {node}")
+    assert set(inner_states(node)) == set(before)
+
+
+def test_up_recovers_an_exited_node():
+    """What a killed session leaves: a node container that is no longer running."""
+    ctr = lab_nodes()["arch2"]
+    controller(["podman", "stop", "-t", "5", ctr])
+    res = controller([LAB, "up"])
+    assert "seeded: arch2" in res.stdout, res.stdout
+    assert lab_containers()[ctr]["State"] == "running"
+    assert node_host("arch2").file("/etc/archipelago-lab/seeded").exists
+
+
+def leaked_cgroups():
+    """Folders a node's systemd would create at the root of the controller's name=systemd tree.
+    Only meaningful where the controller's PID 1 is not systemd (then only libpod_parent belongs)."""
+    root = "/sys/fs/cgroup/systemd"
+    if not os.path.isdir(root) or open("/proc/1/comm").read().strip() == "systemd":
+        return []
+    return sorted(d for d in os.listdir(root) if os.path.isdir(f"{root}/{d}") and d != "libpod_parent")
+
+
+SWAPS_BEFORE = open("/proc/swaps").read()
+
+
+def test_down_removes_only_the_lab_and_restores_the_host():
+    lab_ids = [c["Id"] for c in lab_containers().values()]
+    recorded_forward = open(f"{CACHE}/host-ip_forward").read().strip()
+    controller("podman network exists bystander-net || podman network create --subnet 10.204.0.0/24 bystander-net")
+    controller("podman rm -f bystander >/dev/null 2>&1; podman run -d --name bystander --network bystander-net "
+               "docker.io/library/debian:bookworm-slim sleep 600")
+    try:
+        controller([LAB, "down"])
+        assert lab_containers() == {}
+        assert not controller(["podman", "network", "exists", "archy-lab"], check=False).returncode == 0
+        assert controller(["podman", "container", "exists", "bystander"], check=False).returncode == 0
+        assert controller(["podman", "network", "exists", "bystander-net"], check=False).returncode == 0
+        # nothing of the lab's containers is left running or mounted on the controller
+        procs = controller("ps -eo args").stdout
+        mounts = open("/proc/mounts").read()
+        for cid in lab_ids:
+            assert cid not in procs and cid not in mounts
+    finally:
+        controller("podman rm -f -t 0 bystander; podman network rm -f bystander-net", check=False)
+    assert open("/proc/sys/net/ipv4/ip_forward").read().strip() == recorded_forward
+    assert open("/proc/swaps").read() == SWAPS_BEFORE
+    assert leaked_cgroups() == [], "cgroups leaked into the controller's name=systemd root"
+
+
+def test_up_replaces_a_stale_network_and_rebuilds_the_lab():
+    """A stale network (wrong subnet) left behind is replaced; the lab comes back seeded."""
+    controller("podman network exists archy-lab || podman network create --subnet 10.205.0.0/24 archy-lab")
+    res = controller([LAB, "up"])
+    assert "recreating it" in res.stdout or "creating network" in res.stdout
+    net = podman_json("network", "inspect", "archy-lab")[0]
+    assert [s["subnet"] for s in net["subnets"]] == ["10.203.0.0/24"]
+    assert "seeded: arch1 arch2" in res.stdout
+    for node in lab_nodes():
+        assert node_host(node).file("/etc/archipelago-lab/seeded").exists

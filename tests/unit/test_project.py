@@ -1,0 +1,86 @@
+"""Project-level rules that need no lab: pins, inventories, role specs, network plan."""
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import netaddr
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROLES = sorted(p for p in (ROOT / "roles").iterdir() if p.is_dir())
+
+
+def test_ansible_core_pinned_to_2_19():
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"requirements.txt: {line!r} is not pinned with =="
+            pins[name.split("[")[0]] = version
+    assert pins["ansible-core"].startswith("2.19.")
+    import ansible.release
+    assert ansible.release.__version__.startswith("2.19.")
+
+
+def test_requirements_yml_met_by_installed_collections():
+    from ansible.galaxy.dependency_resolution.versioning import meets_requirements
+    out = subprocess.run([str(pathlib.Path(sys.executable).parent / "ansible-galaxy"), "collection", "list",
+                          "--format", "json"], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    installed = {}
+    for colls in json.loads(out).values():
+        for name, info in colls.items():
+            installed.setdefault(name, info["version"])
+    for req in yaml.safe_load((ROOT / "requirements.yml").read_text())["collections"]:
+        assert req["name"] in installed, f"{req['name']} is not installed"
+        assert meets_requirements(installed[req["name"]], req["version"]), (req, installed[req["name"]])
+
+
+def test_production_inventory_is_a_template_without_addresses():
+    text = "".join(p.read_text() for p in (ROOT / "inventories" / "production").rglob("*.yml"))
+    data = yaml.safe_load((ROOT / "inventories" / "production" / "hosts.yml").read_text())
+    hosts = data["all"]["children"]["archipelago"]["children"]
+    assert set(hosts["canary"]["hosts"]) == {"arch2"} and set(hosts["main"]["hosts"]) == {"arch1"}
+    assert not re.search(r"\b\d{1,3}(\.\d{1,3}){3}\b", text), "an IP address in the production inventory"
+    assert not re.search(r"^\s*ansible_host:", text, re.M), "a live ansible_host in the production template"
+
+
+def test_lab_subnet_does_not_overlap_the_nodes_inner_networks():
+    lab = (ROOT / "lab" / "lab").read_text()
+    subnet = netaddr.IPNetwork(re.search(r"^SUBNET=(\S+)", lab, re.M).group(1))
+    for inner in ("10.88.0.0/16", "10.89.0.0/16"):
+        assert netaddr.IPSet([subnet]).isdisjoint(netaddr.IPSet([inner])), inner
+
+
+def configured_registry_hosts():
+    """Host names of the package mirrors this machine is configured with (apt, pip, npm)."""
+    hosts = set()
+    files = list(pathlib.Path("/etc/apt").rglob("*.sources")) + list(pathlib.Path("/etc/apt").rglob("*.list"))
+    files += [pathlib.Path(p) for p in ("/etc/pip.conf", "/etc/xdg/pip/pip.conf", "/root/.npmrc", "/etc/npmrc")]
+    for f in files:
+        if f.is_file():
+            hosts |= set(re.findall(r"https?://([A-Za-z0-9.-]+\.[A-Za-z]{2,})", f.read_text(errors="ignore")))
+    return hosts
+
+
+def test_no_package_registry_host_named_in_the_tree():
+    hosts = configured_registry_hosts()
+    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT).stdout.split()
+    hits = [(f, h) for f in tracked if (ROOT / f).is_file()
+            for h in hosts if h in (ROOT / f).read_text(errors="ignore")]
+    assert hits == []
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
+def test_role_argument_specs_match_defaults(role):
+    spec = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
+    options = spec["argument_specs"]["main"]["options"]
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
+    assert set(defaults) == set(options), "defaults and argument_specs name different variables"
+    for name, value in defaults.items():
+        assert options[name].get("default") == value, f"{name}: spec {options[name].get('default')!r} != {value!r}"
+    for name in options:
+        assert name.startswith(role.name + "_"), f"{name} is not prefixed with the role name"
