@@ -13,12 +13,15 @@ cd "$ROOT"
 . scripts/common.sh
 
 scripts/setup-host.sh
-up=$(lab/lab up | tee /dev/stderr)
+uplog=$(mktemp); trap 'rm -f "$uplog"' EXIT
+lab/lab up >"$uplog"; cat "$uplog"; up=$(cat "$uplog")
 # The incident suite needs the state a fresh seed leaves: reset unless up just seeded both nodes.
 case "$up" in
   *"seeded: arch1 arch2"*) ;;
   *) lab/lab reset ;;
 esac
 
-exec .venv/bin/pytest -p no:cacheprovider -o console_output_style=classic -v \
-  tests/unit tests/incident tests/playbooks tests/lab "$@"
+rc=0
+.venv/bin/pytest -p no:cacheprovider -o console_output_style=classic -v \
+  tests/unit tests/incident tests/playbooks tests/lab "$@" || rc=$?
+exit $rc

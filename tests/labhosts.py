@@ -1,6 +1,7 @@
 """Where the lab nodes are, read from the lab inventory (one source of truth)."""
 import pathlib
 import subprocess
+import tempfile
 import time
 
 import testinfra
@@ -37,8 +38,16 @@ def wait_until(predicate, timeout, what, interval=1.0):
 
 
 def controller(cmd, check=True, timeout=900):
-    """Run a command on the controller (this machine)."""
-    res = subprocess.run(cmd, shell=isinstance(cmd, str), capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    """Run a command on the controller (this machine).
+
+    Output goes through temporary files, not pipes: Podman hands its stdio down to conmon and
+    to the containers it starts, which would hold a pipe open for their whole lifetime."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        rc = subprocess.run(cmd, shell=isinstance(cmd, str), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                            timeout=timeout, cwd=ROOT).returncode
+        out.seek(0)
+        err.seek(0)
+        res = subprocess.CompletedProcess(cmd, rc, out.read(), err.read())
     if check and res.returncode != 0:
         raise AssertionError(f"{cmd!r} failed rc={res.returncode}\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
     return res
