@@ -87,11 +87,15 @@ def test_node_survives_a_restart_with_its_containers():
     assert set(inner_states(node)) == set(before)
 
 
-def test_up_recovers_an_exited_node():
-    """What a killed session leaves: a node container that is no longer running."""
+def test_up_recovers_a_node_whose_processes_were_killed():
+    """What a killed session leaves: Podman still records the node as running, but its conmon
+    and its processes are gone (as when CI starts right after a session is ended)."""
     ctr = lab_nodes()["arch2"]
-    controller(["podman", "stop", "-t", "5", ctr])
+    pids = controller(["podman", "inspect", "--format", "{{.State.ConmonPid}} {{.State.Pid}}", ctr]).stdout.split()
+    controller(["kill", "-9", *pids])
+    wait_until(lambda: not any(os.path.exists(f"/proc/{p}") for p in pids), 30, "the node's processes to end")
     res = controller([LAB, "up"])
+    assert "processes are gone" in res.stdout, res.stdout
     assert "seeded: arch2" in res.stdout, res.stdout
     assert lab_containers()[ctr]["State"] == "running"
     assert node_host("arch2").file("/etc/archipelago-lab/seeded").exists
