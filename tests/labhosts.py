@@ -9,6 +9,7 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 INVENTORY = ROOT / "inventories" / "lab"
+LAB_API = ROOT / "lab" / "api" / "archipelago"
 
 
 def lab_nodes():
@@ -51,3 +52,22 @@ def controller(cmd, check=True, timeout=900):
     if check and res.returncode != 0:
         raise AssertionError(f"{cmd!r} failed rc={res.returncode}\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
     return res
+
+
+def node_rpc(host, method, params=None, login=True, url="http://127.0.0.1/rpc/v1"):
+    """Call the node's backend from inside the node (through its nginx), logged in with the
+    node's admin password file, as an operator on the node would with curl."""
+    import json
+    import shlex
+    jar = "/root/.lab-rpc-cookies"
+    if login:
+        host.check_output(
+            f"python3 -c 'import json,sys; print(json.dumps({{\"method\":\"auth.login\",\"params\":"
+            f"{{\"password\":open(\"/etc/archipelago/admin-password\").read().strip()}}}}))' "
+            f"| curl -sf -c {jar} -H 'Content-Type: application/json' --data-binary @- {url} >/dev/null")
+    body = json.dumps({"method": method, "params": params or {}})
+    out = host.check_output(
+        f"curl -s -b {jar} -H 'Content-Type: application/json' "
+        f"-H \"X-CSRF-Token: $(awk '$6==\"csrf_token\"{{print $7}}' {jar})\" "
+        f"--data-binary {shlex.quote(body)} {url}")
+    return json.loads(out)

@@ -13,7 +13,6 @@ import pytest
 from labhosts import ROOT, wait_until
 
 STANDIN = ROOT / "lab" / "images" / "standin" / "standin.py"
-API = ROOT / "lab" / "api" / "archipelago_lab.py"
 
 
 def free_port():
@@ -70,23 +69,3 @@ def test_standin_web_proxies_to_its_upstream(spawn):
     wait_until(lambda: get(f"http://127.0.0.1:{web_port}/health")[0] == 200, 20, "web healthy")
     status, body = get(f"http://127.0.0.1:{web_port}/api/v1/backend-info")
     assert status == 200 and body["service"] == "api" and body["path"] == "/v1/backend-info"
-
-
-def rpc(port, payload, raw=None):
-    data = raw if raw is not None else json.dumps(payload).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/rpc/v1", data=data,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return resp.status, json.loads(resp.read())
-
-
-def test_lab_api_health_and_envelope_errors(spawn):
-    port = free_port()
-    spawn(API, ARCHIPELAGO_BIND=f"127.0.0.1:{port}")
-    wait_until(lambda: get(f"http://127.0.0.1:{port}/health")[0] == 200, 20, "the lab API to listen")
-    status, body = rpc(port, {"method": "health"})
-    assert status == 200 and body["error"] is None and body["result"]["status"] == "ok"
-    status, body = rpc(port, {"method": "no.such-method"})
-    assert status == 200 and body["result"] is None and "unknown method" in body["error"]["message"]
-    status, body = rpc(port, None, raw=b"{not json")
-    assert status == 200 and body["result"] is None and body["error"]["message"] == "invalid JSON-RPC request"
