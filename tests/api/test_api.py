@@ -277,3 +277,12 @@ def test_hang_fault_sends_no_watchdog(spawn_api, tmp_path):
         assert msgs == ["READY=1"]
     finally:
         sock.close()
+
+
+def test_periodic_sync_updates_peers_without_being_asked(spawn_api):
+    a = spawn_api("alpha", env={"ARCHIPELAGO_SYNC_INTERVAL": "1"})
+    b = spawn_api("beta")
+    b.client().ok("federation.join", {"code": a.client().ok("federation.invite")["code"]})
+    wait_until(lambda: (a.nodes_file() or [{}])[0].get("last_state"), 15,
+               "alpha's periodic sync to fetch beta's state")
+    assert a.nodes_file()[0]["last_state"]["node_name"] == "beta"

@@ -26,8 +26,8 @@ def lab_containers():
 
 
 def inner_states(node):
-    out = node_host(node).check_output("podman ps -a --format '{{.Names}}={{.State}}'")
-    return dict(line.split("=", 1) for line in out.splitlines())
+    """{container: state} of the node's rootful Podman (state: running, exited, created, ...)."""
+    return {c["Names"][0]: c["State"] for c in json.loads(node_host(node).check_output("podman ps -a --format json"))}
 
 
 def registry_get(path, accept=None):

@@ -1,0 +1,241 @@
+# -*- coding: utf-8 -*-
+# Copyright: archipelago.node contributors
+# MIT License
+"""Client for the Archipelago backend's JSON-RPC API (POST /rpc/v1).
+
+Every assumption about the contract lives here:
+- envelope {"result": ..., "error": null} / {"result": null, "error": {code, message, data}};
+  handler errors come back as HTTP 200 with `error` set;
+- 401: no session -> log in again once; 403: CSRF/origin refusal; 429: rate limited -> back off;
+- session cookie + double-submit CSRF: cookies `session`, `csrf_token`, header `X-CSRF-Token`,
+  plus `X-Requested-With: XMLHttpRequest`;
+- `auth.login {password}` may answer `{requires_totp: true}`: then `auth.login.totp {code}`.
+
+The transport is injectable so the logic can be tested without a server.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import time
+
+try:
+    from http.cookiejar import CookieJar
+except ImportError:  # pragma: no cover - Python 2 is not supported by the collection
+    CookieJar = None
+
+DEFAULT_URL = "http://127.0.0.1:5678/rpc/v1"
+UNAUTHENTICATED = frozenset(["health", "auth.login", "auth.login.totp", "auth.login.backup",
+                             "auth.isOnboardingComplete", "auth.isSetup", "auth.setup"])
+SECRET_KEYS = frozenset(["password", "passphrase", "code", "secret", "totp_code", "invite_code",
+                         "csrf_token", "session", "nostr_secret", "private_key"])
+REDACTED = "********"
+
+
+class RpcError(Exception):
+    """A failed call, with a message an operator can act on."""
+
+    def __init__(self, message, method=None, url=None, status=None, code=None, kind="error"):
+        super(RpcError, self).__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+        self.status = status
+        self.code = code
+        self.kind = kind  # error | refused | auth | rate_limited | unreachable | protocol
+
+
+def redact(value):
+    """A copy of value with every secret-looking key's value replaced by a mark."""
+    if isinstance(value, dict):
+        return dict((k, REDACTED if k in SECRET_KEYS and v not in (None, "") else redact(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def parse_envelope(status, body):
+    """(result, error) from an HTTP status and body text; RpcError(kind=protocol) when it is
+    not the backend's envelope."""
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or ("result" not in data and "error" not in data):
+        snippet = (body or "")[:120].replace("\n", " ")
+        raise RpcError("HTTP %s with a body that is not the backend's JSON envelope: %r" % (status, snippet),
+                       status=status, kind="protocol")
+    error = data.get("error")
+    if error is not None and not isinstance(error, dict):
+        error = {"code": -1, "message": str(error)}
+    return data.get("result"), error
+
+
+def backoff_delays(retries, base, cap=30.0):
+    """Exponential delays for `retries` further attempts: base, 2*base, 4*base ... capped."""
+    return [min(cap, base * (2 ** i)) for i in range(retries)]
+
+
+class Transport:
+    """HTTP POST with a cookie jar, on ansible's open_url (proxies, TLS options)."""
+
+    def __init__(self, timeout=10, validate_certs=True):
+        from ansible.module_utils.urls import open_url  # imported here: unit tests inject a fake
+        self.open_url = open_url
+        self.timeout = timeout
+        self.validate_certs = validate_certs
+        self.jar = CookieJar()
+
+    def cookie(self, name):
+        for c in self.jar:
+            if c.name == name:
+                return c.value
+        return None
+
+    def post(self, url, body, headers):
+        """(status, body text); raises OSError-like exceptions for network failures."""
+        from ansible.module_utils.six.moves.urllib.error import HTTPError
+        try:
+            resp = self.open_url(url, data=body, headers=headers, method="POST", timeout=self.timeout,
+                                 validate_certs=self.validate_certs, cookies=self.jar, use_proxy=False)
+            return resp.getcode(), resp.read().decode("utf-8", "replace")
+        except HTTPError as exc:
+            return exc.code, exc.read().decode("utf-8", "replace")
+
+
+class RpcClient:
+    def __init__(self, url=DEFAULT_URL, password=None, totp_code=None, transport=None, retries=3,
+                 retry_delay=1.0, rate_limit_retries=2, rate_limit_delay=15.0, sleep=time.sleep):
+        self.url = url
+        self.password = password
+        self.totp_code = totp_code
+        self.transport = transport or Transport()
+        self.retries = retries
+        self.retry_delay = retry_delay
+        self.rate_limit_retries = rate_limit_retries
+        self.rate_limit_delay = rate_limit_delay
+        self.sleep = sleep
+        self.logged_in = False
+        self.calls = []  # audit trail: [{"method", "status"}], no parameters (they may hold secrets)
+
+    # --- one HTTP exchange, with bounded retries on connection errors ---
+    def _post(self, method, params):
+        body = json.dumps({"method": method, "params": params or {}}).encode("utf-8")
+        headers = {"Content-Type": "application/json", "X-Requested-With": "XMLHttpRequest"}
+        csrf = self.transport.cookie("csrf_token")
+        if csrf and method not in UNAUTHENTICATED:
+            headers["X-CSRF-Token"] = csrf
+        delays = backoff_delays(self.retries, self.retry_delay)
+        attempt = 0
+        while True:
+            try:
+                status, text = self.transport.post(self.url, body, headers)
+                self.calls.append({"method": method, "status": status})
+                return status, text
+            except Exception as exc:  # URLError, socket errors, timeouts
+                self.calls.append({"method": method, "status": None})
+                if attempt >= len(delays):
+                    raise RpcError(
+                        "%s on %s failed: the backend did not answer after %d attempts (%s); check that "
+                        "archipelago.service is running and the URL is right" % (method, self.url, attempt + 1, exc),
+                        method=method, url=self.url, kind="unreachable")
+                self.sleep(delays[attempt])
+                attempt += 1
+
+    def login(self):
+        if not self.password:
+            raise RpcError("%s needs a session but no password was given (password or password_file)" % self.url,
+                           url=self.url, kind="auth")
+        status, text = self._post("auth.login", {"password": self.password})
+        if status == 429:
+            raise RpcError("auth.login on %s refused: too many login attempts, wait a minute" % self.url,
+                           method="auth.login", url=self.url, status=429, kind="rate_limited")
+        result, error = parse_envelope(status, text)
+        if error:
+            raise RpcError("auth.login on %s refused: %s (check the password)" % (self.url, error.get("message")),
+                           method="auth.login", url=self.url, status=status, kind="auth")
+        if isinstance(result, dict) and result.get("requires_totp"):
+            if not self.totp_code:
+                raise RpcError("auth.login on %s needs a TOTP code (totp_code)" % self.url,
+                               method="auth.login", url=self.url, kind="auth")
+            status, text = self._post("auth.login.totp", {"code": self.totp_code})
+            result, error = parse_envelope(status, text)
+            if error:
+                raise RpcError("auth.login.totp on %s refused: %s" % (self.url, error.get("message")),
+                               method="auth.login.totp", url=self.url, kind="auth")
+        self.logged_in = True
+
+    def call(self, method, params=None):
+        """The result of `method`; RpcError with an actionable message otherwise."""
+        if method not in UNAUTHENTICATED and not self.logged_in:
+            self.login()
+        relogged = False
+        rate_delays = backoff_delays(self.rate_limit_retries, self.rate_limit_delay, cap=60.0)
+        rate_attempt = 0
+        while True:
+            status, text = self._post(method, params)
+            if status == 401 and method not in UNAUTHENTICATED and not relogged:
+                relogged = True
+                self.logged_in = False
+                self.login()
+                continue
+            if status == 429:
+                if rate_attempt < len(rate_delays):
+                    self.sleep(rate_delays[rate_attempt])
+                    rate_attempt += 1
+                    continue
+                raise RpcError("%s on %s refused: rate limited (HTTP 429) after %d retries; wait and run again"
+                               % (method, self.url, rate_attempt), method=method, url=self.url, status=429,
+                               kind="rate_limited")
+            if status == 401:
+                raise RpcError("%s on %s refused: not authenticated even after logging in again" % (method, self.url),
+                               method=method, url=self.url, status=401, kind="auth")
+            if status == 403:
+                raise RpcError("%s on %s refused: CSRF or origin check failed (HTTP 403)" % (method, self.url),
+                               method=method, url=self.url, status=403, kind="auth")
+            result, error = parse_envelope(status, text)
+            if error:
+                raise RpcError("%s on %s refused: %s" % (method, self.url, error.get("message") or "unknown error"),
+                               method=method, url=self.url, status=status, code=error.get("code"), kind="refused")
+            if status >= 400:
+                raise RpcError("%s on %s failed with HTTP %s" % (method, self.url, status),
+                               method=method, url=self.url, status=status, kind="protocol")
+            return result
+
+
+def read_password(password=None, password_file=None):
+    """The password from a value or from a file on the node (first line, stripped)."""
+    if password:
+        return password
+    if password_file:
+        try:
+            with open(password_file) as fh:
+                value = fh.readline().strip()
+        except (IOError, OSError) as exc:
+            raise RpcError("cannot read password_file %s: %s" % (password_file, exc), kind="auth")
+        if not value:
+            raise RpcError("password_file %s is empty" % password_file, kind="auth")
+        return value
+    return None
+
+
+def rpc_argument_spec():
+    """The options every module that talks to the backend takes."""
+    return dict(
+        url=dict(type="str", default=DEFAULT_URL),
+        password=dict(type="str", no_log=True),
+        password_file=dict(type="path"),
+        totp_code=dict(type="str", no_log=True),
+        timeout=dict(type="int", default=10),
+        retries=dict(type="int", default=3),
+        validate_certs=dict(type="bool", default=True),
+    )
+
+
+def client_from_module(module):
+    p = module.params
+    password = read_password(p.get("password"), p.get("password_file"))
+    return RpcClient(url=p["url"], password=password, totp_code=p.get("totp_code"),
+                     transport=Transport(timeout=p["timeout"], validate_certs=p["validate_certs"]),
+                     retries=p["retries"])

@@ -1,0 +1,149 @@
+"""The collection's RPC client against a scripted fake transport: envelope, 401 re-login,
+429 back-off, connection retries, TOTP, and secrets kept out of what it returns."""
+import json
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "collections"))
+from ansible_collections.archipelago.node.plugins.module_utils import rpc  # noqa: E402
+
+URL = "http://127.0.0.1:5678/rpc/v1"
+
+
+def env(result=None, error=None):
+    return json.dumps({"result": result, "error": error})
+
+
+class FakeTransport:
+    """Answers from a script of (status, body) or exceptions; records what was sent."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.sent = []
+        self.csrf = None
+
+    def cookie(self, name):
+        return self.csrf if name == "csrf_token" else None
+
+    def post(self, url, body, headers):
+        req = json.loads(body)
+        self.sent.append((req["method"], req["params"], dict(headers)))
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        if req["method"] in ("auth.login", "auth.login.totp") and step[0] == 200 and '"error": null' in step[1]:
+            self.csrf = "csrf-1"
+        return step
+
+
+def client(script, **kw):
+    t = FakeTransport(script)
+    delays = []
+    c = rpc.RpcClient(URL, password="pw-123456", transport=t, sleep=delays.append, **kw)
+    return c, t, delays
+
+
+def test_login_then_call_with_csrf_header():
+    c, t, _ = client([(200, env({"ok": True})), (200, env({"did": "did:key:z6Mk1"}))])
+    assert c.call("node.did") == {"did": "did:key:z6Mk1"}
+    assert [s[0] for s in t.sent] == ["auth.login", "node.did"]
+    assert t.sent[1][2]["X-CSRF-Token"] == "csrf-1"
+    assert t.sent[1][2]["X-Requested-With"] == "XMLHttpRequest"
+
+
+def test_unauthenticated_method_needs_no_login():
+    c, t, _ = client([(200, env({"status": "ok"}))])
+    assert c.call("health")["status"] == "ok"
+    assert [s[0] for s in t.sent] == ["health"]
+
+
+def test_401_logs_in_again_once():
+    c, t, _ = client([(200, env({"ok": True})), (401, env(error={"code": 401, "message": "authentication required"})),
+                      (200, env({"ok": True})), (200, env([]))])
+    assert c.call("federation.list-nodes") == []
+    assert [s[0] for s in t.sent] == ["auth.login", "federation.list-nodes", "auth.login", "federation.list-nodes"]
+
+
+def test_401_twice_is_a_clear_failure():
+    denied = (401, env(error={"code": 401, "message": "authentication required"}))
+    c, t, _ = client([(200, env({"ok": True})), denied, (200, env({"ok": True})), denied])
+    with pytest.raises(rpc.RpcError) as err:
+        c.call("node.did")
+    assert err.value.kind == "auth" and "not authenticated" in err.value.message
+
+
+def test_429_backs_off_then_succeeds():
+    limited = (429, env(error={"code": 429, "message": "rate limit"}))
+    c, t, delays = client([(200, env({"ok": True})), limited, limited, (200, env({"joined": True}))],
+                          rate_limit_delay=15.0)
+    assert c.call("federation.join", {"code": "x"}) == {"joined": True}
+    assert delays == [15.0, 30.0]
+
+
+def test_429_gives_up_after_bounded_retries():
+    limited = (429, env(error={"code": 429, "message": "rate limit"}))
+    c, t, delays = client([(200, env({"ok": True}))] + [limited] * 3, rate_limit_retries=2)
+    with pytest.raises(rpc.RpcError) as err:
+        c.call("federation.invite")
+    assert err.value.kind == "rate_limited" and "HTTP 429" in err.value.message and len(delays) == 2
+
+
+def test_connection_errors_are_retried_then_named():
+    c, t, delays = client([OSError("Connection refused")] * 4, retries=3, retry_delay=1.0)
+    with pytest.raises(rpc.RpcError) as err:
+        c.call("health")
+    assert delays == [1.0, 2.0, 4.0]
+    assert err.value.kind == "unreachable"
+    assert URL in err.value.message and "4 attempts" in err.value.message and "archipelago.service" in err.value.message
+
+
+def test_handler_error_names_method_url_and_reason():
+    c, t, _ = client([(200, env({"ok": True})),
+                      (200, env(error={"code": -1, "message": "invite already used (ask the inviter for a new code)"}))])
+    with pytest.raises(rpc.RpcError) as err:
+        c.call("federation.join", {"code": "archy1.a.b"})
+    assert err.value.message == ("federation.join on %s refused: invite already used "
+                                 "(ask the inviter for a new code)" % URL)
+
+
+def test_not_an_envelope_is_a_protocol_error():
+    c, t, _ = client([(502, "<html>Bad Gateway</html>")])
+    with pytest.raises(rpc.RpcError) as err:
+        c.call("health")
+    assert err.value.kind == "protocol" and "502" in err.value.message
+
+
+def test_wrong_password_and_missing_totp():
+    c, t, _ = client([(200, env(error={"code": -1, "message": "invalid password"}))])
+    with pytest.raises(rpc.RpcError) as err:
+        c.call("node.did")
+    assert err.value.kind == "auth" and "invalid password" in err.value.message
+    c, t, _ = client([(200, env({"requires_totp": True, "signer": False}))])
+    with pytest.raises(rpc.RpcError) as err:
+        c.call("node.did")
+    assert "TOTP" in err.value.message
+
+
+def test_totp_login():
+    c, t, _ = client([(200, env({"requires_totp": True})), (200, env({"ok": True})), (200, env({"did": "d"}))],
+                     totp_code="123456")
+    assert c.call("node.did") == {"did": "d"}
+    assert t.sent[1][:2] == ("auth.login.totp", {"code": "123456"})
+
+
+def test_password_never_in_audit_trail_and_redact():
+    c, t, _ = client([(200, env({"ok": True})), (200, env({"did": "d"}))])
+    c.call("node.did")
+    assert "pw-123456" not in json.dumps(c.calls)
+    assert rpc.redact({"password": "x", "nested": [{"code": "archy1.a.b", "keep": 1}], "empty": ""}) == \
+        {"password": rpc.REDACTED, "nested": [{"code": rpc.REDACTED, "keep": 1}], "empty": ""}
+
+
+def test_read_password_from_file(tmp_path):
+    f = tmp_path / "pw"
+    f.write_text("s3cret-pass\n")
+    assert rpc.read_password(password_file=str(f)) == "s3cret-pass"
+    with pytest.raises(rpc.RpcError):
+        rpc.read_password(password_file=str(tmp_path / "missing"))
