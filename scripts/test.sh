@@ -3,6 +3,7 @@
 # the lab up in the incident state, then runs every test in one pytest session:
 #   tests/unit       pure logic and project rules (no lab)
 #   tests/api        the lab node API over HTTP on loopback (no lab)
+#   tests/modules    the collection's modules via ansible-playbook against lab API instances
 #   tests/incident   the plan's incident symptoms on the freshly seeded lab (testinfra)
 #   tests/playbooks  playbooks against the lab, idempotence, ansible-lint
 #   tests/lab        the lab's own lifecycle (up no-op, node restart, down, recovery)
@@ -24,5 +25,5 @@ esac
 
 rc=0
 .venv/bin/pytest -p no:cacheprovider -o console_output_style=classic -v \
-  tests/unit tests/api tests/incident tests/playbooks tests/lab "$@" || rc=$?
+  tests/unit tests/api tests/modules tests/incident tests/playbooks tests/lab "$@" || rc=$?
 exit $rc

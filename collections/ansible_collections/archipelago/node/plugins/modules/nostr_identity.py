@@ -48,7 +48,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-action:
+repair:
   description: What was done (or would be, in check mode).
   returned: success
   type: str
@@ -94,7 +94,7 @@ def work(module, client):
         if plan_nostr(after)[0] != "none":
             module.fail_json(msg="%s did not repair the Nostr identity: %s" % (method, plan_nostr(after)[1]),
                              rpc_calls=client.calls)
-    result = {"changed": action != "none", "action": action, "reason": reason,
+    result = {"changed": action != "none", "repair": action, "reason": reason,
               "nostr_pubkey": after["nostr_pubkey"], "nostr_npub": after["nostr_npub"]}
     if module._diff:
         result["diff"] = {"before": nostr_view(before), "after": nostr_view(after)}

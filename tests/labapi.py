@@ -1,4 +1,4 @@
-"""Fixtures that run the lab node API for real on loopback, each instance with its own data."""
+"""Run the lab node API for real on loopback, each instance with its own data (fixture: spawn_api)."""
 import http.cookiejar
 import json
 import os
@@ -8,7 +8,6 @@ import sys
 import urllib.error
 import urllib.request
 
-import pytest
 
 from labhosts import ROOT, wait_until
 
@@ -96,16 +95,3 @@ class Instance:
         self.proc.kill()
         self.proc.wait()
         self.log.close()
-
-
-@pytest.fixture
-def spawn_api(tmp_path):
-    started = []
-
-    def start(name="node", env=None):
-        inst = Instance(tmp_path, name, env)
-        started.append(inst)
-        return inst
-    yield start
-    for inst in started:
-        inst.stop()
