@@ -26,7 +26,8 @@ def play(tmp_path):
 
     def run(tasks, check=False, diff=False):
         book = [{"name": "modules under test", "hosts": "localhost", "gather_facts": False,
-                 "module_defaults": {"group/archipelago.node.rpc": {"password_file": str(pw), "retries": 1}},
+                 "module_defaults": {"group/archipelago.node.rpc": {"password_file": str(pw), "retries": 1,
+                                                                     "session_dir": str(tmp_path / "sessions")}},
                  "tasks": tasks}]
         f = tmp_path / "play.yml"
         f.write_text(yaml.safe_dump(book, sort_keys=False))

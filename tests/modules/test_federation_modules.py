@@ -116,3 +116,54 @@ def test_node_identity_info(play, spawn_api):
     rc, res, out = play([{"archipelago.node.node_identity_info": {"url": url(a)}}], check=True)
     assert rc == 0 and res[0]["did"].startswith("did:key:z6Mk") and res[0]["nostr_pubkey"] is None
     assert [c["method"] for c in res[0]["rpc_calls"]] == ["auth.login", "node.did", "node.nostr-pubkey"]
+
+
+def test_backup_create_verify_prune_and_check_mode(play, spawn_api):
+    a = spawn_api("alpha")
+    task = {"archipelago.node.backup": {"url": url(a), "passphrase": "backup-pass-1", "keep": 2, "label": "t"}}
+    for _ in range(3):
+        rc, res, out = play([task])
+        assert rc == 0 and res[0]["changed"] and res[0]["verified"]["valid"]
+    ids = [b["id"] for b in res[0]["backups"]]
+    assert len(ids) == 2 and len(res[0]["deleted"]) == 1
+    assert "backup-pass-1" not in out
+    # check mode: reports a new backup and a prune, writes nothing
+    rc, res, out = play([task], check=True, diff=True)
+    assert rc == 0 and res[0]["changed"] and len(res[0]["deleted"]) == 1
+    assert sorted(b["id"] for b in a.client().ok("backup.list")) == sorted(ids)
+    # max_age: a fresh backup is enough, nothing to do
+    rc, res, out = play([{"archipelago.node.backup": {**task["archipelago.node.backup"], "max_age": 3600}}])
+    assert rc == 0 and not res[0]["changed"]
+    # a flipped byte fails verification with a clear message
+    path = a.data / "backups" / (ids[0] + ".archybk")
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 1
+    path.write_bytes(bytes(data))
+    rc, res, out = play([{"archipelago.node.backup": {"url": url(a), "passphrase": "backup-pass-1",
+                                                      "state": "verified", "id": ids[0]}}])
+    assert rc != 0 and "altered" in res[0]["msg"]
+
+
+def test_backup_bad_input(play, spawn_api):
+    a = spawn_api("alpha")
+    rc, res, out = play([{"archipelago.node.backup": {"url": url(a), "passphrase": "short"}}])
+    assert rc != 0 and "at least 8 characters" in res[0]["msg"]
+    rc, res, out = play([{"archipelago.node.backup": {"url": url(a), "state": "absent"}}])
+    assert rc != 0 and "id" in res[0]["msg"]
+    assert a.client().ok("backup.list") == []
+
+
+def test_session_is_cached_0600_and_reused(play, spawn_api, tmp_path):
+    a = spawn_api("alpha")
+    task = {"archipelago.node.node_identity_info": {"url": url(a)}}
+    rc, res, out = play([task] * 8)          # more runs than the 5 logins a minute allowed
+    assert rc == 0
+    logins = sum(1 for r in res for c in r["rpc_calls"] if c["method"] == "auth.login")
+    assert logins == 1
+    files = list((tmp_path / "sessions").iterdir())
+    assert len(files) == 1 and oct(files[0].stat().st_mode & 0o777) == "0o600"
+    assert "lab-password" not in files[0].read_text()
+    # a stale session (the backend restarted) leads to one fresh login, not a failure
+    files[0].write_text('{"session": "stale", "csrf_token": "stale"}')
+    rc, res, out = play([task])
+    assert rc == 0 and [c["method"] for c in res[0]["rpc_calls"]][:2] == ["node.did", "auth.login"]

@@ -40,6 +40,17 @@ options:
     description: Check the TLS certificate when O(url) is https.
     type: bool
     default: true
+  session_cache:
+    description:
+      - Keep the backend's session cookies in O(session_dir) (mode 0600) so that later module runs
+        reuse one login; the backend allows only 5 logins a minute per address.
+      - An expired session leads to one fresh login.
+    type: bool
+    default: true
+  session_dir:
+    description: Where cached sessions are kept on the node (a tmpfs such as /run is best).
+    type: path
+    default: /run/archipelago-ansible
 notes:
   - Secrets (password, TOTP code, invite codes, passphrases) are never returned and are replaced
     by a mark in diffs.

@@ -17,13 +17,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
+import os
 import time
-
-try:
-    from http.cookiejar import CookieJar
-except ImportError:  # pragma: no cover - Python 2 is not supported by the collection
-    CookieJar = None
 
 DEFAULT_URL = "http://127.0.0.1:5678/rpc/v1"
 UNAUTHENTICATED = frozenset(["health", "auth.login", "auth.login.totp", "auth.login.backup",
@@ -78,29 +75,78 @@ def backoff_delays(retries, base, cap=30.0):
 
 
 class Transport:
-    """HTTP POST with a cookie jar, on ansible's open_url (proxies, TLS options)."""
+    """HTTP POST on ansible's open_url (proxies, TLS options), keeping the session cookies.
 
-    def __init__(self, timeout=10, validate_certs=True):
+    The cookies can be kept in a file (mode 0600) so that one login serves many module runs:
+    the backend allows 5 logins a minute per address, and a playbook runs many modules."""
+
+    def __init__(self, timeout=10, validate_certs=True, session_file=None):
         from ansible.module_utils.urls import open_url  # imported here: unit tests inject a fake
         self.open_url = open_url
         self.timeout = timeout
         self.validate_certs = validate_certs
-        self.jar = CookieJar()
+        self.session_file = session_file
+        self.cookies = {}
+        self._load()
+
+    def _load(self):
+        if not self.session_file:
+            return
+        try:
+            with open(self.session_file) as fh:
+                data = json.load(fh)
+            if isinstance(data, dict):
+                self.cookies = dict((k, v) for k, v in data.items() if isinstance(v, str))
+        except (IOError, OSError, ValueError):
+            self.cookies = {}
+
+    def _save(self):
+        if not self.session_file:
+            return
+        directory = os.path.dirname(self.session_file)
+        try:
+            if directory and not os.path.isdir(directory):
+                os.makedirs(directory, 0o700)
+            tmp = "%s.%d" % (self.session_file, os.getpid())
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(self.cookies, fh)
+            os.rename(tmp, self.session_file)
+        except (IOError, OSError):
+            pass  # a cache only: without it every run logs in again
+
+    def forget(self):
+        self.cookies = {}
+        self._save()
 
     def cookie(self, name):
-        for c in self.jar:
-            if c.name == name:
-                return c.value
-        return None
+        return self.cookies.get(name)
+
+    def _take_cookies(self, headers):
+        changed = False
+        for value in (headers.get_all("Set-Cookie") or []) if headers is not None else []:
+            pair = value.split(";", 1)[0]
+            if "=" in pair:
+                name, val = pair.split("=", 1)
+                if name.strip() in ("session", "csrf_token", "remember"):
+                    self.cookies[name.strip()] = val.strip()
+                    changed = True
+        if changed:
+            self._save()
 
     def post(self, url, body, headers):
-        """(status, body text); raises OSError-like exceptions for network failures."""
+        """(status, body text); raises for network failures."""
         from ansible.module_utils.six.moves.urllib.error import HTTPError
+        headers = dict(headers)
+        if self.cookies:
+            headers["Cookie"] = "; ".join("%s=%s" % kv for kv in sorted(self.cookies.items()))
         try:
             resp = self.open_url(url, data=body, headers=headers, method="POST", timeout=self.timeout,
-                                 validate_certs=self.validate_certs, cookies=self.jar, use_proxy=False)
+                                 validate_certs=self.validate_certs, use_proxy=False)
+            self._take_cookies(resp.headers)
             return resp.getcode(), resp.read().decode("utf-8", "replace")
         except HTTPError as exc:
+            self._take_cookies(exc.headers)
             return exc.code, exc.read().decode("utf-8", "replace")
 
 
@@ -116,7 +162,8 @@ class RpcClient:
         self.rate_limit_retries = rate_limit_retries
         self.rate_limit_delay = rate_limit_delay
         self.sleep = sleep
-        self.logged_in = False
+        # a cached session is tried first; a 401 then leads to one fresh login
+        self.logged_in = bool(self.transport.cookie("session"))
         self.calls = []  # audit trail: [{"method", "status"}], no parameters (they may hold secrets)
 
     # --- one HTTP exchange, with bounded retries on connection errors ---
@@ -147,9 +194,16 @@ class RpcClient:
         if not self.password:
             raise RpcError("%s needs a session but no password was given (password or password_file)" % self.url,
                            url=self.url, kind="auth")
+        delays = backoff_delays(self.rate_limit_retries, self.rate_limit_delay, cap=60.0)
         status, text = self._post("auth.login", {"password": self.password})
+        for delay in delays:
+            if status != 429:
+                break
+            self.sleep(delay)
+            status, text = self._post("auth.login", {"password": self.password})
         if status == 429:
-            raise RpcError("auth.login on %s refused: too many login attempts, wait a minute" % self.url,
+            raise RpcError("auth.login on %s refused: too many login attempts (HTTP 429) after %d retries; "
+                           "wait a minute" % (self.url, len(delays)),
                            method="auth.login", url=self.url, status=429, kind="rate_limited")
         result, error = parse_envelope(status, text)
         if error:
@@ -175,9 +229,12 @@ class RpcClient:
         rate_attempt = 0
         while True:
             status, text = self._post(method, params)
-            if status == 401 and method not in UNAUTHENTICATED and not relogged:
+            if status in (401, 403) and method not in UNAUTHENTICATED and not relogged:
+                # an expired or foreign cached session: log in once more
                 relogged = True
                 self.logged_in = False
+                if hasattr(self.transport, "forget"):
+                    self.transport.forget()
                 self.login()
                 continue
             if status == 429:
@@ -230,12 +287,22 @@ def rpc_argument_spec():
         timeout=dict(type="int", default=10),
         retries=dict(type="int", default=3),
         validate_certs=dict(type="bool", default=True),
+        session_cache=dict(type="bool", default=True),
+        session_dir=dict(type="path", default="/run/archipelago-ansible"),
     )
+
+
+def session_file_for(session_dir, url, password):
+    """Where the session for (url, password) is cached: a name that reveals neither."""
+    key = hashlib.sha256(("%s\n%s" % (url, password or "")).encode("utf-8")).hexdigest()[:24]
+    return os.path.join(session_dir, "session-%s.json" % key)
 
 
 def client_from_module(module):
     p = module.params
     password = read_password(p.get("password"), p.get("password_file"))
+    session_file = session_file_for(p["session_dir"], p["url"], password) if p.get("session_cache") else None
     return RpcClient(url=p["url"], password=password, totp_code=p.get("totp_code"),
-                     transport=Transport(timeout=p["timeout"], validate_certs=p["validate_certs"]),
+                     transport=Transport(timeout=p["timeout"], validate_certs=p["validate_certs"],
+                                         session_file=session_file),
                      retries=p["retries"])
