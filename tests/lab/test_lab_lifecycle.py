@@ -47,6 +47,18 @@ def test_nodes_and_registry_running():
     assert {"0.4.5-bullseye", "0.4.9-bookworm"} <= set(json.loads(body)["tags"])
 
 
+def test_nodes_are_distinct_hosts_that_reach_each_other():
+    """Own machine-id and MAC per node, and HTTP from each node to the other's nginx."""
+    ids, macs = set(), set()
+    for node in lab_nodes():
+        host = node_host(node)
+        ids.add(host.file("/etc/machine-id").content_string.strip())
+        macs.add(host.file("/sys/class/net/eth0/address").content_string.strip())
+    assert len(ids) == 2 and len(macs) == 2
+    for src, dst in (("arch1", "10.203.0.12"), ("arch2", "10.203.0.11")):
+        assert node_host(src).check_output(f"curl -s -m 10 -o /dev/null -w '%{{http_code}}' http://{dst}/health") == "200"
+
+
 def test_tor_images_are_stale_and_current():
     host = node_host("arch1")
     stale = host.check_output("podman run --rm docker.io/archylab/tor:0.4.5-bullseye tor --version")

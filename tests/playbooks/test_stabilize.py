@@ -1,23 +1,87 @@
-"""playbooks/stabilize.yml against the lab, and the playbooks' lint."""
+"""playbooks/stabilize.yml against the lab (in the incident state when this file starts):
+bad input changes nothing, --check changes nothing, a run fixes container DNS and adds swap,
+a second run changes nothing; and the playbooks' lint."""
+import json
 import re
 import sys
 import pathlib
 
-from labhosts import ROOT, controller
+import pytest
+
+from labhosts import controller, node_host, wait_until
 
 BIN = pathlib.Path(sys.executable).parent
+BOTH = ["arch1", "arch2"]
 
 
-def run_playbook(*args):
-    res = controller([str(BIN / "ansible-playbook"), *args], check=False)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
-    return dict(re.findall(r"^(arch\d)\s+: ok=\d+\s+changed=(\d+)", res.stdout, re.M))
+def run_playbook(*args, ok=True):
+    res = controller([str(BIN / "ansible-playbook"), "playbooks/stabilize.yml", *args], check=False)
+    if ok:
+        assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    return res, dict(re.findall(r"^(arch\d)\s+: ok=\d+\s+changed=(\d+)", res.stdout, re.M))
 
 
-def test_stabilize_runs_and_changes_nothing_twice():
-    for _ in range(2):
-        changed = run_playbook("playbooks/stabilize.yml")
-        assert changed == {"arch1": "0", "arch2": "0"}
+def node_state(node):
+    host = node_host(node)
+    return {"ufw": host.check_output("ufw status verbose"), "swapfile": host.file("/swapfile").exists,
+            "fstab": host.file("/etc/fstab").content_string if host.file("/etc/fstab").exists else ""}
+
+
+def resolves(node):
+    return node_host(node).run("podman exec bitcoin-knots python3 -c "
+                               "\"import socket; socket.gethostbyname('archy-mempool-db')\"").rc == 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    ('{"ufw_podman_extra_subnets": ["10.89.0.300/24"]}', "not valid network CIDRs: 10.89.0.300/24"),
+    ('{"ufw_podman_extra_subnets": ["10.89.0.7/24"]}', "not valid network CIDRs: 10.89.0.7/24"),
+    ('{"swap_size_mb": 99999999}', "does not fit"),
+])
+def test_bad_input_fails_before_any_change(extra, message):
+    before = {n: node_state(n) for n in BOTH}
+    res, _ = run_playbook("-e", extra, ok=False)
+    assert res.returncode != 0 and message in res.stdout, res.stdout[-3000:]
+    assert {n: node_state(n) for n in BOTH} == before
+
+
+def test_check_mode_changes_nothing():
+    before = {n: node_state(n) for n in BOTH}
+    res, changed = run_playbook("--check", "--diff")
+    assert int(changed["arch1"]) > 0 and int(changed["arch2"]) > 0     # it reports what it would do
+    assert {n: node_state(n) for n in BOTH} == before
+    assert not resolves("arch2")
+
+
+def test_stabilize_fixes_container_dns_and_adds_swap():
+    run_playbook()
+    for node, size in (("arch1", 8192), ("arch2", 4096)):
+        host = node_host(node)
+        assert resolves(node), f"container DNS still blocked on {node}"
+        swap = host.file("/swapfile")
+        assert swap.mode == 0o600 and swap.user == "root" and swap.size == size * 1024 * 1024
+        assert host.check_output("blkid -p -o value -s TYPE /swapfile") == "swap"
+        assert re.search(r"^/swapfile\s+none\s+swap\s+sw\s", host.file("/etc/fstab").content_string, re.M)
+        status = host.check_output("ufw status verbose")
+        assert "Default: deny (incoming)" in status and "10.89.0.0/24" in status and "22/tcp" in status
+
+
+def test_dependent_services_stop_crash_looping():
+    """After the UFW fix the dependents come up healthy and stay up (CRASH-05, briefly)."""
+    apps = ["mempool-electrs", "mempool-api", "archy-mempool-web", "archy-nbxplorer", "btcpay-server", "immich_server"]
+    for node in BOTH:
+        host = node_host(node)
+
+        def healthy():
+            return all(host.run(f"podman healthcheck run {a}").rc == 0 for a in apps)
+        wait_until(healthy, 180, f"every dependent service healthy on {node}")
+        counts = host.check_output("podman inspect --format '{{.Name}}={{.RestartCount}}' " + " ".join(apps))
+        assert healthy(), f"a dependent service on {node} became unhealthy again"
+        assert host.check_output("podman inspect --format '{{.Name}}={{.RestartCount}}' " + " ".join(apps)) == counts
+
+
+def test_second_run_changes_nothing():
+    _, changed = run_playbook()
+    assert changed == {"arch1": "0", "arch2": "0"}
 
 
 def test_ansible_lint_production_profile():
