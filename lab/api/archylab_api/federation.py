@@ -40,6 +40,14 @@ def unb64u(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def signature_bytes(text) -> bytes:
+    """A base64url signature from a peer; empty (never verifies) when it is not decodable."""
+    try:
+        return unb64u(text or "")
+    except (ValueError, TypeError):
+        return b""
+
+
 def encode_invite(payload: dict, sign) -> str:
     raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     return "archy1." + b64u(raw) + "." + b64u(sign(raw))
@@ -156,10 +164,7 @@ class Federation:
             inv = self._find_invite(invite_id)
             joiner = pend["joiner"]
             msg = f"archy-join-b|{invite_id}|{pend['challenge_a']}|{self.node.did}".encode()
-            try:
-                sig = unb64u(params.get("signature") or "")
-            except ValueError:
-                sig = b""
+            sig = signature_bytes(params.get("signature"))
             if params.get("joiner_did") != joiner["did"] or not crypto.ed25519_verify(
                     crypto.public_from_did_key(joiner["did"]), sig, msg):
                 self.pending.pop(invite_id, None)
@@ -184,10 +189,7 @@ class Federation:
             "challenge_b": challenge_b})
         inviter = answer.get("inviter") or {}
         msg = f"archy-join-a|{payload['invite_id']}|{challenge_b}|{self.node.did}".encode()
-        try:
-            sig = unb64u(answer.get("signature") or "")
-        except ValueError:
-            sig = b""
+        sig = signature_bytes(answer.get("signature"))
         if inviter.get("did") != payload["did"] or not crypto.ed25519_verify(
                 crypto.public_from_did_key(payload["did"]), sig, msg):
             raise RpcError("the inviter's challenge signature does not verify against the invite's DID")
@@ -234,10 +236,7 @@ class Federation:
             raise RpcError("not a trusted peer of this node")
         if not isinstance(ts, int) or abs(time.time() - ts) > 300:
             raise RpcError("stale state request")
-        try:
-            sig = unb64u(params.get("signature") or "")
-        except ValueError:
-            sig = b""
+        sig = signature_bytes(params.get("signature"))
         if not crypto.ed25519_verify(bytes.fromhex(peer["pubkey"]), sig, f"archy-state|{ts}|{did}".encode()):
             raise RpcError("state request signature does not verify")
         self._touch(did, None)
