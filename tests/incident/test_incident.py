@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from labhosts import node_host, wait_until
+from labhosts import node_host, node_rpc, wait_until
 
 BOTH = ["arch1", "arch2"]
 DNS_DEPENDENT = ["mempool-api", "archy-nbxplorer", "immich_server"]
@@ -104,3 +104,9 @@ def test_backend_says_rootless_but_containers_are_rootful_on_arch2():
     assert re.search(r"^ARCHIPELAGO_PODMAN_MODE=rootless$", env, re.M), env
     containers = json.loads(host.check_output("podman ps -a --format json"))
     assert len(containers) >= 10
+
+
+def test_backend_lists_no_containers_on_arch2():
+    """STAB-07 as the backend sees it: container.list answers with nothing on arch2."""
+    host = node_host("arch2")
+    assert node_rpc(host, "container.list")["result"] == []
