@@ -24,7 +24,7 @@ fi
 lab/lab down >/dev/null
 warm=$(timed lab/lab up)
 noop=$(timed lab/lab up)
-printf 'lab up  cold: %7.1f s\n' "${cold:-0}"
+if [ -n "${cold:-}" ]; then printf 'lab up  cold: %7.1f s\n' "$cold"; else echo "lab up  cold: skipped"; fi
 printf 'lab up  warm: %7.1f s\n' "$warm"
 printf 'lab up  noop: %7.1f s\n' "$noop"
 if [ -n "${cold:-}" ]; then echo "warm/cold ratio: $(ratio "$warm" "$cold")"; fi
