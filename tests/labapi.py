@@ -9,16 +9,11 @@ import urllib.error
 import urllib.request
 
 
-from labhosts import ROOT, wait_until
+from labhosts import ROOT, free_port, wait_until
 
 from labhosts import LAB_API as API  # noqa: E402
 PASSWORD = "lab-password-1"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Client:

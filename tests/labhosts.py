@@ -26,6 +26,14 @@ def node_host(name):
     return testinfra.get_host("podman://" + lab_nodes()[name])
 
 
+def free_port():
+    """A TCP port on loopback that nothing listens on right now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_until(predicate, timeout, what, interval=1.0):
     """Poll predicate() until it returns a truthy value; fail with `what` after timeout seconds."""
     end = time.monotonic() + timeout

@@ -1,7 +1,6 @@
 """The lab's stand-in processes, run for real on loopback (no lab needed)."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -10,15 +9,10 @@ import urllib.request
 
 import pytest
 
-from labhosts import ROOT, wait_until
+from labhosts import ROOT, free_port, wait_until
 
 STANDIN = ROOT / "lab" / "images" / "standin" / "standin.py"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url):
