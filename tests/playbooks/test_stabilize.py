@@ -1,12 +1,14 @@
 """playbooks/stabilize.yml against the lab (in the incident state when this file starts):
 bad input changes nothing, --check changes nothing, a run fixes container DNS and adds swap,
 a second run changes nothing; and the playbooks' lint."""
+import copy
 import json
 import re
 import sys
 import pathlib
 
 import pytest
+import yaml
 
 from labhosts import controller, node_host, wait_until
 
@@ -22,9 +24,31 @@ def run_playbook(*args, ok=True):
 
 
 def node_state(node):
+    """Everything stabilize.yml may change on a node."""
     host = node_host(node)
     return {"ufw": host.check_output("ufw status verbose"), "swapfile": host.file("/swapfile").exists,
-            "fstab": host.file("/etc/fstab").content_string if host.file("/etc/fstab").exists else ""}
+            "fstab": host.file("/etc/fstab").content_string if host.file("/etc/fstab").exists else "",
+            "containers": host.check_output("podman ps -a --format '{{.ID}} {{.Names}} {{.Image}}' | sort"),
+            "units": host.check_output("ls /etc/systemd/system /etc/systemd/system/archipelago.service.d 2>&1"),
+            "configs": host.check_output("md5sum /etc/nginx/sites-available/archipelago /etc/logrotate.d/* "
+                                         "/etc/archipelago/archipelago.env"),
+            "rshared": host.check_output("findmnt -no PROPAGATION /"),
+            "libexec": host.exists("/usr/local/libexec/archipelago/verify-unit")}
+
+
+MODEL = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2]
+                        / "inventories/lab/group_vars/archipelago/apps.yml").read_text())["containers_apps"]
+
+
+def model_with(change):
+    apps = copy.deepcopy(MODEL)
+    change({a["id"]: a for a in apps})
+    return json.dumps({"containers_apps": apps})
+
+
+def _cycle(apps):
+    apps["bitcoin-knots"]["dependencies"] = [{"app_id": "mempool-electrs"}]
+    apps["bitcoin-knots"]["startup_tier"] = "dependent"
 
 
 def resolves(node):
@@ -36,6 +60,12 @@ def resolves(node):
     ('{"ufw_podman_extra_subnets": ["10.89.0.300/24"]}', "not valid network CIDRs: 10.89.0.300/24"),
     ('{"ufw_podman_extra_subnets": ["10.89.0.7/24"]}', "not valid network CIDRs: 10.89.0.7/24"),
     ('{"swap_size_mb": 99999999}', "does not fit"),
+    (model_with(lambda a: a["bitcoin-knots"]["container"].update(image="docker.io/archylab/bitcoin-knots:latest")),
+     "image docker.io/archylab/bitcoin-knots:latest is not pinned"),
+    (model_with(lambda a: a["btcpay-server"].update(dependencies=[{"app_id": "lnd"}])),
+     "btcpay-server depends on unknown app lnd"),
+    (model_with(_cycle), "dependency cycle: bitcoin-knots -> mempool-electrs -> bitcoin-knots"),
+    ('{"tor_image": "docker.io/archylab/tor:latest"}', "must name a pinned image"),
 ])
 def test_bad_input_fails_before_any_change(extra, message):
     before = {n: node_state(n) for n in BOTH}

@@ -18,6 +18,7 @@ import http.client
 import http.server
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -126,6 +127,8 @@ def main():
         state["deps"][UPSTREAM] = "unchecked"
     log(f"starting on :{PORT}, needs {', '.join(DEPENDS) or 'nothing'}")
     threading.Thread(target=watch_dependencies, daemon=True).start()
+    # As PID 1 the process has no default SIGTERM action: stop cleanly when asked to.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = http.server.ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
     server.serve_forever()
 

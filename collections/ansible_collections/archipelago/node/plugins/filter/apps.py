@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: archipelago.node contributors
+# MIT License
+"""Filters over the app model (module_utils/apps.py): app_plan validates and orders it,
+app_exec_start renders one app's podman run line for its systemd unit."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.archipelago.node.plugins.module_utils import apps as model
+
+
+def app_plan(apps, selected=model.SELECTION_TIERS, networks=None):
+    try:
+        return model.plan(apps, list(selected), list(networks or []))
+    except model.AppModelError as exc:
+        raise AnsibleFilterError("app model: %s" % exc)
+
+
+def app_exec_start(app, env_file, log_file):
+    return model.exec_line(model.run_args(app, env_file, log_file))
+
+
+def app_health_timeout(app, slack=60):
+    return model.health_timeout(app, slack)
+
+
+def app_web_route(app):
+    """{id, port} of an app's first loopback-published port (served by nginx under /app/<id>/), or None."""
+    for port in (app or {}).get("ports") or []:
+        if str(port.get("bind", "127.0.0.1")) == "127.0.0.1":
+            return {"id": app.get("id"), "port": port.get("host")}
+    return None
+
+
+def image_pinned(image):
+    return model.image_pinned(image)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"app_plan": app_plan, "app_exec_start": app_exec_start,
+                "app_health_timeout": app_health_timeout,
+                "app_web_route": app_web_route, "image_pinned": image_pinned}
