@@ -5,7 +5,10 @@
 #   tests/api        the lab node API over HTTP on loopback (no lab)
 #   tests/modules    the collection's modules via ansible-playbook against lab API instances
 #   tests/incident   the plan's incident symptoms on the freshly seeded lab (testinfra)
-#   tests/playbooks  playbooks against the lab, idempotence, ansible-lint
+#   tests/playbooks  playbooks against the lab (federate.yml, stabilize.yml: bad input, --check,
+#                    a run, idempotence, the incident suite failing afterwards), ansible-lint
+#   tests/healthy    the stabilized lab as an operator checks it (testinfra)
+#   tests/molecule   every Molecule scenario under molecule/ (its own lab node)
 #   tests/lab        the lab's own lifecycle (up no-op, node restart, down, recovery)
 # Extra arguments go to pytest (e.g. -k incident, --tap-stream).
 set -euo pipefail
@@ -25,5 +28,5 @@ esac
 
 rc=0
 .venv/bin/pytest -p no:cacheprovider -o console_output_style=classic -v \
-  tests/unit tests/api tests/modules tests/incident tests/playbooks tests/lab "$@" || rc=$?
+  tests/unit tests/api tests/modules tests/incident tests/playbooks tests/healthy tests/molecule tests/lab "$@" || rc=$?
 exit $rc

@@ -1,4 +1,5 @@
 """Where the lab nodes are, read from the lab inventory (one source of truth)."""
+import os
 import pathlib
 import subprocess
 import tempfile
@@ -46,14 +47,15 @@ def wait_until(predicate, timeout, what, interval=1.0):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-def controller(cmd, check=True, timeout=900):
+def controller(cmd, check=True, timeout=900, env_extra=None):
     """Run a command on the controller (this machine).
 
     Output goes through temporary files, not pipes: Podman hands its stdio down to conmon and
     to the containers it starts, which would hold a pipe open for their whole lifetime."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        env = dict(os.environ, **env_extra) if env_extra else None
         rc = subprocess.run(cmd, shell=isinstance(cmd, str), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                            timeout=timeout, cwd=ROOT).returncode
+                            timeout=timeout, cwd=ROOT, env=env).returncode
         out.seek(0)
         err.seek(0)
         res = subprocess.CompletedProcess(cmd, rc, out.read(), err.read())

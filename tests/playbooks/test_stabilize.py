@@ -9,6 +9,7 @@ import pathlib
 
 import pytest
 import yaml
+from xml.etree import ElementTree
 
 from labhosts import controller, node_host, wait_until
 
@@ -29,9 +30,9 @@ def node_state(node):
     return {"ufw": host.check_output("ufw status verbose"), "swapfile": host.file("/swapfile").exists,
             "fstab": host.file("/etc/fstab").content_string if host.file("/etc/fstab").exists else "",
             "containers": host.check_output("podman ps -a --format '{{.ID}} {{.Names}} {{.Image}}' | sort"),
-            "units": host.check_output("ls /etc/systemd/system /etc/systemd/system/archipelago.service.d 2>&1"),
-            "configs": host.check_output("md5sum /etc/nginx/sites-available/archipelago /etc/logrotate.d/* "
-                                         "/etc/archipelago/archipelago.env"),
+            "units": host.run("ls /etc/systemd/system /etc/systemd/system/archipelago.service.d 2>&1").stdout,
+            "configs": host.run("md5sum /etc/nginx/sites-available/archipelago /etc/logrotate.d/* "
+                                "/etc/archipelago/archipelago.env 2>&1").stdout,
             "rshared": host.check_output("findmnt -no PROPAGATION /"),
             "libexec": host.exists("/usr/local/libexec/archipelago/verify-unit")}
 
@@ -56,7 +57,8 @@ def resolves(node):
                                "\"import socket; socket.gethostbyname('archy-mempool-db')\"").rc == 0
 
 
-@pytest.mark.parametrize("extra, message", [
+@pytest.mark.parametrize("extra, message", ids=["non-cidr", "host-bits", "swap-too-large", "latest-image",
+                                                 "unknown-dependency", "cycle", "tor-latest"], argvalues=[
     ('{"ufw_podman_extra_subnets": ["10.89.0.300/24"]}', "not valid network CIDRs: 10.89.0.300/24"),
     ('{"ufw_podman_extra_subnets": ["10.89.0.7/24"]}', "not valid network CIDRs: 10.89.0.7/24"),
     ('{"swap_size_mb": 99999999}', "does not fit"),
@@ -78,6 +80,9 @@ def test_check_mode_changes_nothing():
     before = {n: node_state(n) for n in BOTH}
     res, changed = run_playbook("--check", "--diff")
     assert int(changed["arch1"]) > 0 and int(changed["arch2"]) > 0     # it reports what it would do
+    # --diff shows the files it would write
+    assert "+ExecStart=/usr/bin/podman run" in res.stdout and "+WatchdogSec=60" in res.stdout
+    assert "X-Frame-Options" in res.stdout
     assert {n: node_state(n) for n in BOTH} == before
     assert not resolves("arch2")
 
@@ -114,6 +119,18 @@ def test_second_run_changes_nothing():
     assert changed == {"arch1": "0", "arch2": "0"}
 
 
+def test_incident_suite_fails_on_every_item(tmp_path):
+    """The incident suite asserts the plan's symptoms: on the stabilized lab none is left."""
+    report = tmp_path / "incident.xml"
+    controller([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
+                "tests/incident"], check=False, env_extra={"INCIDENT_LOOP_WAIT": "15"})
+    cases = ElementTree.parse(report).getroot().iter("testcase")
+    results = {c.get("name"): not any(ch.tag in ("failure", "error", "skipped") for ch in c) for c in cases}
+    assert len(results) >= 18
+    passed = [name for name, ok in results.items() if ok]
+    assert passed == [], f"incident symptoms still present: {passed}"
+
+
 def test_ansible_lint_production_profile():
-    res = controller([str(BIN / "ansible-lint"), "--profile", "production", "playbooks/", "roles/"], check=False)
+    res = controller([str(BIN / "ansible-lint"), "--profile", "production", "playbooks/", "roles/", "molecule/"], check=False)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]

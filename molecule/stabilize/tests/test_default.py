@@ -1,0 +1,49 @@
+"""After converge, idempotence and a reboot: every app is back, healthy, started tier by tier."""
+import json
+import os
+
+import testinfra.utils.ansible_runner
+import yaml
+
+MODEL = yaml.safe_load(open(os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"],
+                                         "inventories/lab/group_vars/archipelago/apps.yml")))
+TIERS = ["db", "core", "dependent", "app", "ui"]
+testinfra_hosts = ["podman://" + h for h in testinfra.utils.ansible_runner.AnsibleRunner(
+    os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("all")]
+
+
+def test_node_was_rebooted(host):
+    # PID 1 started after the containers were created by converge: the reboot happened.
+    assert host.service("archipelago-apps.target").is_running
+
+
+def test_every_app_is_back_healthy(host):
+    for app in MODEL["containers_apps"]:
+        state = json.loads(host.check_output(f"podman inspect {app['id']}"))[0]["State"]
+        assert state["Status"] == "running" and state["Health"]["Status"] == "healthy", app["id"]
+    assert host.check_output("podman ps -a --filter status=exited -q") == ""
+
+
+def test_apps_started_tier_by_tier(host):
+    """Each tier's units became active before any unit of the next tier started."""
+    def ts(unit, prop):
+        return int(host.check_output(f"systemctl show -p {prop} --value {unit}"))
+    by_tier = {t: [f"archy-app-{a['id']}.service" for a in MODEL["containers_apps"] if a["startup_tier"] == t]
+               for t in TIERS}
+    previous_active = 0
+    for tier in TIERS:
+        units = by_tier[tier]
+        starts = [ts(u, "ExecMainStartTimestampMonotonic") for u in units]
+        assert min(starts) >= previous_active, f"tier {tier} started before the previous tier was healthy"
+        previous_active = max(ts(u, "ActiveEnterTimestampMonotonic") for u in units)
+
+
+def test_orphan_gone_and_tor_upgraded(host):
+    assert host.run("podman container exists ollama").rc == 1
+    assert "0.4.9" in host.check_output("podman exec archy-tor tor --version")
+
+
+def test_swap_file_survives(host):
+    f = host.file("/swapfile")
+    assert f.mode == 0o600 and f.size == 2048 * 1024 * 1024
+    assert "/swapfile" in host.file("/etc/fstab").content_string
