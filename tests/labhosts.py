@@ -22,6 +22,11 @@ def lab_nodes():
     return nodes
 
 
+def node_address(name):
+    """The lab node's address on the lab network (lab_node_address in its host_vars)."""
+    return yaml.safe_load((INVENTORY / "host_vars" / f"{name}.yml").read_text())["lab_node_address"]
+
+
 def node_host(name):
     """A testinfra host for the lab node, through `podman exec` (the podman:// backend)."""
     return testinfra.get_host("podman://" + lab_nodes()[name])

@@ -11,12 +11,12 @@ import time
 import pytest
 import yaml
 
-from labhosts import ROOT, controller, node_host, node_rpc, wait_until
+from labhosts import ROOT, controller, node_address, node_host, node_rpc, wait_until
 
 BOTH = ["arch1", "arch2"]
 MODEL = yaml.safe_load((ROOT / "inventories/lab/group_vars/archipelago/apps.yml").read_text())
 APPS = {a["id"]: a for a in MODEL["containers_apps"]}
-NODE_IP = {"arch1": "10.203.0.11", "arch2": "10.203.0.12"}
+NODE_IP = {n: node_address(n) for n in BOTH}
 PINNED = re.compile(r"(:[^:/]+|@sha256:[0-9a-f]{64})$")
 
 
