@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up of the controller (this machine, Debian 12, root) for the lab and the tests.
 # Changes only what is missing and prints each change:
-#   - Debian packages: podman, runc, netavark, aardvark-dns, iptables, debootstrap, curl, jq, python3-venv
+#   - Debian packages: podman, runc, netavark, aardvark-dns, iptables, debootstrap, curl, jq, python3-venv,
+#     and nodejs + npm when no node is on PATH (the did:dht interop peers)
 #   - /etc/containers/containers.conf: runtime runc and default ulimits within root's hard limits
 #   - a Python virtualenv with requirements.txt (cached per requirements hash)
 # Usage: scripts/setup-host.sh      (env: ARCHY_CACHE, default /var/cache/archipelago-lab)
@@ -21,6 +22,7 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   note "installing Debian packages: ${missing[*]}"
   apt-get update -qq

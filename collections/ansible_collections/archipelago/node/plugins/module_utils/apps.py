@@ -265,8 +265,8 @@ def plan(apps, selected=SELECTION_TIERS, networks=()):
     for app in chosen.values():
         for dep in app["dependencies"]:
             _need(dep in chosen, "app %s (tier %s) depends on %s (tier %s), which is not selected; add %s to "
-                  "the selected tiers or drop %s" % (app["id"], app["tier"], dep, by_id[dep]["tier"],
-                                                      by_id[dep]["tier"], app["id"]))
+                  "the selected tiers or drop %s"
+                  % (app["id"], app["tier"], dep, by_id[dep]["tier"], by_id[dep]["tier"], app["id"]))
     # Start order: by startup tier, then dependencies first within a tier, then by id.
     ordered, done = [], set()
 

@@ -47,7 +47,7 @@ def read_invite(code, now=None, verify=True):
     """The payload of an invite code; InviteError naming what is wrong."""
     if not isinstance(code, str) or not code.startswith("archy1.") or code.count(".") != 2:
         raise InviteError("malformed invite code: expected archy1.<payload>.<signature>")
-    _, body, sig = code.split(".")
+    body, sig = code.split(".")[1:]
     try:
         raw = _unb64u(body)
         sig = _unb64u(sig)

@@ -51,7 +51,7 @@ attributes:
     support: full
     description: Shows the backup ids before and after.
 author:
-  - archipelago.node founders
+  - archipelago.node founders (@archipelago-node)
 """
 
 EXAMPLES = r"""

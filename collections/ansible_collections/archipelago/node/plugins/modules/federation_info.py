@@ -24,7 +24,7 @@ attributes:
     support: none
     description: Reads only.
 author:
-  - archipelago.node founders
+  - archipelago.node founders (@archipelago-node)
 """
 
 EXAMPLES = r"""
@@ -46,7 +46,7 @@ peers:
   elements: dict
   contains:
     did: {description: The peer's DID., type: str}
-    trust_level: {description: trusted, observer or untrusted., type: str}
+    trust_level: {description: "trusted, observer or untrusted.", type: str}
     last_seen: {description: Unix time of the last contact., type: int}
     last_seen_age: {description: Seconds since last_seen., type: int}
 trusted_dids:

@@ -35,7 +35,7 @@ attributes:
     support: none
     description: Nothing to compare; an invite is always new.
 author:
-  - archipelago.node founders
+  - archipelago.node founders (@archipelago-node)
 """
 
 EXAMPLES = r"""

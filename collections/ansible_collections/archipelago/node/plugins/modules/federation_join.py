@@ -37,7 +37,7 @@ attributes:
     support: full
     description: Shows the trusted peers before and after.
 author:
-  - archipelago.node founders
+  - archipelago.node founders (@archipelago-node)
 """
 
 EXAMPLES = r"""

@@ -24,7 +24,7 @@ attributes:
     support: none
     description: Reads only.
 author:
-  - archipelago.node founders
+  - archipelago.node founders (@archipelago-node)
 """
 
 EXAMPLES = r"""

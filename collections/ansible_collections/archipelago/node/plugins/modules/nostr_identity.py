@@ -32,7 +32,7 @@ attributes:
     support: full
     description: Shows the public key and marker before and after.
 author:
-  - archipelago.node founders
+  - archipelago.node founders (@archipelago-node)
 """
 
 EXAMPLES = r"""

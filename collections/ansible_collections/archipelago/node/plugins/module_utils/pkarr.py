@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: archipelago.node contributors
+# MIT License
+"""HTTP client for Pkarr relays and the DHT part of did:dht gateways: `GET /{z32}` and
+`PUT /{z32}` with the body sig(64) || seq(u64 BE) || v.
+
+Any 2xx to a PUT means published (relays answer 200 or 204). Connection errors, 429 and 5xx to a
+GET are retried with back-off; a PUT is retried only on connection errors and 429 (a 5xx from
+JS pkarr means "same or older seq", which a retry cannot fix). The fetch function is injectable
+for the unit tests.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.archipelago.node.plugins.module_utils.rpc import backoff_delays
+
+PUT_STATUS_HINTS = {
+    400: "the relay refused the key, signature or packet",
+    409: "the relay holds a newer record (seq is older than the stored one)",
+    413: "the signed packet is larger than the relay accepts (1072 bytes)",
+    500: "the relay failed to store it (JS pkarr answers 500 to a same or older seq)",
+}
+
+
+class RelayError(Exception):
+    def __init__(self, message, relay=None, status=None):
+        super(RelayError, self).__init__(message)
+        self.message = message
+        self.relay = relay
+        self.status = status
+
+
+def check_relay_url(url):
+    """The relay base URL ending in '/', or RelayError saying what is wrong with it."""
+    try:
+        from urllib.parse import urlsplit
+    except ImportError:  # pragma: no cover - Python 2
+        from urlparse import urlsplit
+    parts = urlsplit(url if isinstance(url, str) else "")
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise RelayError("relay %r is not an http(s) URL such as http://relay.example:6881/" % (url,), relay=url)
+    # the DID's z32 is joined onto the path: without a final '/' the last segment would be lost
+    return url if url.endswith("/") else url + "/"
+
+
+class Relays:
+    def __init__(self, fetch, retries=3, base_delay=1.0, sleep=time.sleep):
+        self.fetch = fetch            # fetch(method, url, body) -> (status, bytes) or raises IOError
+        self.retries = retries
+        self.base_delay = base_delay
+        self.sleep = sleep
+        self.log = []                 # [{relay, method, status}] for the module's result
+
+    def _call(self, method, base, z32, body=None, retry_5xx=False):
+        url = check_relay_url(base) + z32
+        last = None
+        for delay in backoff_delays(self.retries, self.base_delay) + [None]:
+            try:
+                status, data = self.fetch(method, url, body)
+                self.log.append({"relay": base, "method": method, "status": status})
+                if status == 429 or (retry_5xx and status >= 500):
+                    last = "HTTP %d" % status
+                else:
+                    return status, data
+            except (IOError, OSError, ValueError) as exc:
+                self.log.append({"relay": base, "method": method, "status": None})
+                last = str(exc) or exc.__class__.__name__
+            if delay is None:
+                break
+            self.sleep(delay)
+        raise RelayError("%s %s failed after %d attempts (%s); check that the relay is running and the URL is right"
+                         % (method, url, self.retries + 1, last), relay=base)
+
+    def get(self, base, z32):
+        """The relay's body for z32, or None when it has no record (404)."""
+        status, data = self._call("GET", base, z32, retry_5xx=True)
+        if status == 404:
+            return None
+        if not 200 <= status < 300:
+            raise RelayError("GET %s%s answered HTTP %d" % (check_relay_url(base), z32, status), relay=base, status=status)
+        return data
+
+    def put(self, base, z32, body):
+        status, data = self._call("PUT", base, z32, body)
+        if 200 <= status < 300:
+            return status
+        hint = PUT_STATUS_HINTS.get(status, "unexpected answer")
+        text = (data or b"")[:120].decode("utf-8", "replace").strip()
+        raise RelayError("PUT %s%s answered HTTP %d: %s%s" % (check_relay_url(base), z32, status, hint,
+                                                              " (%s)" % text if text else ""), relay=base, status=status)
+
+
+def open_url_fetch(timeout=10, validate_certs=True):
+    """fetch() on ansible's open_url: returns (status, body) for HTTP errors too."""
+    from ansible.module_utils.urls import HTTPError, open_url
+
+    def fetch(method, url, body):
+        headers = {"Content-Type": "application/octet-stream"} if body is not None else {}
+        try:
+            resp = open_url(url, data=body, method=method, headers=headers, timeout=timeout,
+                            validate_certs=validate_certs, follow_redirects="safe")
+            return resp.getcode(), resp.read()
+        except HTTPError as exc:
+            try:
+                data = exc.read()
+            except Exception:  # pylint: disable=broad-except
+                data = b""
+            return exc.code, data
+    return fetch

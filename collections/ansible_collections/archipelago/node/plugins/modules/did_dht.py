@@ -1,0 +1,325 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: archipelago.node contributors
+# MIT License
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: did_dht
+short_description: Publish, resolve or deactivate an Archipelago node's did:dht
+version_added: 0.1.0
+description:
+  - Builds the node's DID Document as a DNS packet (did:dht spec, Implementer's Draft of July 2024)
+    from its Ed25519 identity key, signs it as a BEP44 mutable item on the node, and publishes it
+    through Pkarr relays or the DHT part of did:dht gateways, which store it on the Mainline DHT
+    (DHT-02/03). The private key never leaves the node; only the signed packet is sent.
+  - It reads first. The record on every relay is fetched and its signature checked; the DID is
+    published only when the document differs, a relay lacks it, or it is older than
+    O(refresh_interval). The new sequence number is max(now, last + 1), in seconds.
+  - O(state=resolved) fetches, verifies and returns the DID Document of O(did) (or of the node's
+    own key). O(state=absent) publishes the deactivation record.
+  - Publishing straight to the DHT (without a relay) needs a BEP44 client that Debian nodes do not
+    ship; relays do that part.
+options:
+  state:
+    description: Publish (V(present)), deactivate (V(absent)) or only read (V(resolved)).
+    type: str
+    choices: [present, absent, resolved]
+    default: present
+  relays:
+    description:
+      - Base URLs of Pkarr relays or did:dht gateways (C(GET/PUT /{z-base-32})). A path must be a
+        directory; a missing final C(/) is added.
+    type: list
+    elements: str
+    required: true
+  key_file:
+    description:
+      - The node's Ed25519 identity key on the node (PKCS#8 PEM, a raw 32-byte seed, or 64 hex
+        characters). Read, never returned or logged.
+    type: path
+    default: /var/lib/archipelago/identity/ed25519.pem
+  did:
+    description:
+      - With O(state=resolved), the DID to resolve (default the node's own).
+      - With V(present) or V(absent), a check that the key is this DID's; a mismatch fails before
+        anything is published.
+    type: str
+  services:
+    description: Services of the DID Document (for example the node's Tor onion service).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      id:
+        description: The service id (the part after C(#)).
+        type: str
+        required: true
+      type:
+        description: The service type, for example C(TorHiddenService).
+        type: str
+        required: true
+      endpoints:
+        description: One or more endpoint URIs.
+        type: list
+        elements: str
+        required: true
+  keys:
+    description: Further public keys beside the identity key (which is always C(#0)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      id:
+        description: The verification method id; default the key's JWK thumbprint.
+        type: str
+      jwk:
+        description: The public key as a JWK (Ed25519, X25519, secp256k1 or P-256).
+        type: dict
+        required: true
+      purposes:
+        description: The verification relationships of this key.
+        type: list
+        elements: str
+        default: []
+        choices: [authentication, assertionMethod, keyAgreement, capabilityInvocation, capabilityDelegation]
+      controller:
+        description: The key's controller DID, when not the DID itself.
+        type: str
+  controllers:
+    description: Controller DIDs of the document.
+    type: list
+    elements: str
+    default: []
+  also_known_as:
+    description: The document's alsoKnownAs identifiers.
+    type: list
+    elements: str
+    default: []
+  types:
+    description: did:dht type indexes (1 Organization … 7 FinancialInstitution).
+    type: list
+    elements: int
+    default: []
+  gateways:
+    description: Authoritative gateway host names, written as NS records.
+    type: list
+    elements: str
+    default: []
+  refresh_interval:
+    description:
+      - Seconds after which an unchanged record is published again. Mainline keeps items for
+        about two hours; run the module at least hourly.
+    type: int
+    default: 3600
+  read_back:
+    description: After publishing, read the record back from every relay and fail unless each returns the new seq.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for one HTTP answer.
+    type: int
+    default: 10
+  retries:
+    description: Further attempts after a connection error, HTTP 429 or (reads) a 5xx, with back-off from 1 s.
+    type: int
+    default: 3
+  validate_certs:
+    description: Check TLS certificates of https relays.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Reads every relay and reports whether it would publish and why; sends nothing.
+  diff_mode:
+    support: full
+    description: Shows the DNS records on the DHT and the ones wanted.
+notes:
+  - The identity key is the BEP44 key and cannot be rotated; a new key is a new DID.
+  - Seq numbers are Unix seconds. Never publish the same key with Pkarr's microsecond seqs.
+author:
+  - archipelago.node founders (@archipelago-node)
+"""
+
+EXAMPLES = r"""
+- name: Publish the node's DID with its onion service
+  archipelago.node.did_dht:
+    relays: [https://relay.example.org/]
+    services:
+      - id: tor
+        type: TorHiddenService
+        endpoints: ["http://{{ onion_hostname }}"]
+
+- name: Resolve the peer's DID
+  archipelago.node.did_dht:
+    state: resolved
+    did: "{{ peer_did }}"
+    relays: [https://relay.example.org/]
+  register: peer
+
+- name: Deactivate the DID
+  archipelago.node.did_dht:
+    state: absent
+    relays: [https://relay.example.org/]
+"""
+
+RETURN = r"""
+did:
+  description: The did:dht of the key (or O(did)).
+  returned: always
+  type: str
+  sample: did:dht:47pjoycnsrfmxikm95jh13y88e8qnhzu5kungjpxyepgt7a8krpy
+public_key:
+  description: The identity key (Ed25519, hex), the same key as the node's did:key.
+  returned: success
+  type: str
+document:
+  description: The DID Document wanted (V(present)) or resolved (V(resolved)); null when deactivated.
+  returned: success
+  type: dict
+deactivated:
+  description: Whether the DID is (or, for V(absent), will be) deactivated.
+  returned: success
+  type: bool
+reason:
+  description: Why it was published, or C(up to date).
+  returned: state is present or absent
+  type: str
+  sample: published 3700 s ago, refresh interval 3600 s
+seq:
+  description: The sequence number now on the DHT (after publishing, the new one).
+  returned: success
+  type: int
+age:
+  description: Seconds since the resolved record was signed.
+  returned: state is resolved
+  type: int
+packet_bytes:
+  description: Size of the DNS packet (at most 976).
+  returned: success
+  type: int
+records:
+  description: The resolved DNS records, one per line.
+  returned: state is resolved
+  type: str
+gateways:
+  description: NS gateway names in the resolved record.
+  returned: state is resolved
+  type: list
+  elements: str
+types:
+  description: did:dht type indexes in the resolved record.
+  returned: state is resolved
+  type: list
+  elements: int
+published_to:
+  description: The relays that accepted the new record.
+  returned: when published
+  type: list
+  elements: str
+relays:
+  description: Each relay's answer (found, absent, invalid, unreachable) and seq.
+  returned: success
+  type: list
+  elements: dict
+relay_calls:
+  description: The HTTP requests made, with their status.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import os
+import stat
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.archipelago.node.plugins.module_utils import did_dht as dd
+from ansible_collections.archipelago.node.plugins.module_utils.pkarr import (
+    RelayError, Relays, check_relay_url, open_url_fetch)
+
+try:
+    import cryptography  # noqa: F401  pylint: disable=unused-import
+    HAS_CRYPTOGRAPHY = True
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+
+PURPOSES = ["authentication", "assertionMethod", "keyAgreement", "capabilityInvocation", "capabilityDelegation"]
+
+
+def argument_spec():
+    return dict(
+        state=dict(type="str", choices=["present", "absent", "resolved"], default="present"),
+        relays=dict(type="list", elements="str", required=True),
+        key_file=dict(type="path", default="/var/lib/archipelago/identity/ed25519.pem"),
+        did=dict(type="str"),
+        services=dict(type="list", elements="dict", default=[], options=dict(
+            id=dict(type="str", required=True), type=dict(type="str", required=True),
+            endpoints=dict(type="list", elements="str", required=True))),
+        keys=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
+            id=dict(type="str"), jwk=dict(type="dict", required=True),
+            purposes=dict(type="list", elements="str", default=[], choices=PURPOSES),
+            controller=dict(type="str"))),
+        controllers=dict(type="list", elements="str", default=[]),
+        also_known_as=dict(type="list", elements="str", default=[]),
+        types=dict(type="list", elements="int", default=[]),
+        gateways=dict(type="list", elements="str", default=[]),
+        refresh_interval=dict(type="int", default=3600),
+        read_back=dict(type="bool", default=True),
+        timeout=dict(type="int", default=10),
+        retries=dict(type="int", default=3),
+        validate_certs=dict(type="bool", default=True),
+    )
+
+
+def read_key(module, path):
+    try:
+        st = os.stat(path)
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except (IOError, OSError) as exc:
+        raise dd.DidDhtError("cannot read the identity key %s (%s): the backend creates it on first start; "
+                             "set key_file to where the node keeps it" % (path, exc.strerror or exc))
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        module.warn("the identity key %s has mode %o; it should be 0600" % (path, stat.S_IMODE(st.st_mode)))
+    return dd.load_signing_key(data)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    p = module.params
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography (Debian: python3-cryptography)"))
+    relays = Relays(open_url_fetch(p["timeout"], p["validate_certs"]), retries=p["retries"])
+    try:
+        if not p["relays"]:
+            raise dd.DidDhtError("relays is empty: name at least one Pkarr relay or did:dht gateway")
+        for url in p["relays"]:
+            check_relay_url(url)
+        if p["refresh_interval"] < 60:
+            raise dd.DidDhtError("refresh_interval must be at least 60 seconds")
+        if any(t < 0 or t > 7 for t in p["types"]):
+            raise dd.DidDhtError("types are did:dht type indexes 0..7, got %s" % p["types"])
+        if p["state"] == "resolved":
+            did = p["did"] or dd.did_from_public(dd.public_bytes(read_key(module, p["key_file"])))
+            dd.public_from_did(did)
+            result = dd.resolve(did, relays, p["relays"], time.time())
+        else:
+            key = read_key(module, p["key_file"])
+            result = dd.ensure(key, p["state"], p, relays, p["relays"], time.time(), module.check_mode,
+                               refresh=p["refresh_interval"], read_back=p["read_back"])
+    except (dd.DidDhtError, RelayError) as exc:
+        msg = getattr(exc, "message", None) or str(exc)
+        module.fail_json(msg="did_dht: %s" % msg, relay_calls=relays.log,
+                         changed=any(c["method"] == "PUT" and c["status"] and c["status"] < 300 for c in relays.log))
+    diff = result.pop("diff", None)
+    if module._diff and diff:
+        result["diff"] = diff
+    module.exit_json(relay_calls=relays.log, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""The collection as its users and Ansible's own tooling see it: every module's documentation
+renders with ansible-doc, and ansible-test sanity passes for the Python installed here."""
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+COLLECTION = ROOT / "collections" / "ansible_collections" / "archipelago" / "node"
+BIN = pathlib.Path(sys.executable).parent
+MODULES = sorted(p.stem for p in (COLLECTION / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
+ENV = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "collections")}
+
+
+def test_every_module_is_found_and_renders_with_ansible_doc():
+    listed = subprocess.run([str(BIN / "ansible-doc"), "-l", "archipelago.node", "--json"], env=ENV,
+                            capture_output=True, text=True, check=True)
+    assert sorted(n.split(".")[-1] for n in json.loads(listed.stdout)) == MODULES
+    out = subprocess.run([str(BIN / "ansible-doc"), "--json"] + ["archipelago.node." + m for m in MODULES],
+                         env=ENV, capture_output=True, text=True)
+    assert out.returncode == 0 and "ERROR" not in out.stderr, out.stderr
+    docs = json.loads(out.stdout)
+    assert len(docs) == len(MODULES)
+    for name, data in docs.items():
+        doc = data["doc"]
+        assert doc["short_description"] and doc["description"] and doc["options"], name
+        assert {"check_mode", "diff_mode"} <= set(doc["attributes"]), name
+        assert data["examples"].strip() and data["return"], name
+        for opt, spec in doc["options"].items():
+            assert spec.get("description") and spec.get("type"), (name, opt)
+
+
+def test_secret_options_are_no_log():
+    """Every option whose name says it holds a secret is no_log in the argument spec."""
+    source = "\n".join((COLLECTION / "plugins" / d / f).read_text()
+                       for d in ("modules", "module_utils") for f in os.listdir(COLLECTION / "plugins" / d)
+                       if f.endswith(".py"))
+    for name in ("password", "passphrase", "code", "totp_code"):
+        specs = re.findall(r"\b%s=dict\(([^)]*)\)" % name, source)
+        assert specs, name
+        assert all("no_log=True" in s for s in specs), (name, specs)
+
+
+def offline_get_pip():
+    """ansible-test fetches a get-pip script from its CI host, out of reach here: put our offline
+    stand-in (scripts/ansible-test/get_pip.py) where ansible-test caches that script."""
+    src = pathlib.Path(sys.executable).parent.parent / "lib"
+    reqs = next(src.glob("python3*/site-packages/ansible_test/_internal/python_requirements.py"))
+    version = re.search(r"pip='([0-9.]+)'", reqs.read_text())
+    assert version, "cannot find the pip version ansible-test pins in %s" % reqs
+    cache = pathlib.Path.home() / ".ansible" / "test" / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / ("get_pip_%s.py" % version.group(1).replace(".", "_"))
+    stub = (ROOT / "scripts" / "ansible-test" / "get_pip.py").read_text()
+    if not target.exists() or "ensurepip" in target.read_text():
+        target.write_text(stub)
+
+
+def test_ansible_test_sanity_passes():
+    offline_get_pip()
+    py = "%d.%d" % sys.version_info[:2]
+    out = subprocess.run([str(BIN / "ansible-test"), "sanity", "--local", "--python", py, "--color", "no"],
+                         cwd=COLLECTION, env={**ENV, "PATH": "%s:%s" % (BIN, os.environ["PATH"])},
+                         capture_output=True, text=True, timeout=1800)
+    errors = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith(("ERROR", "FATAL"))]
+    assert out.returncode == 0, "\n".join(errors) or out.stdout[-3000:] + out.stderr[-3000:]
