@@ -95,7 +95,8 @@ class Relays:
 
 def open_url_fetch(timeout=10, validate_certs=True):
     """fetch() on ansible's open_url: returns (status, body) for HTTP errors too."""
-    from ansible.module_utils.urls import HTTPError, open_url
+    from urllib.error import HTTPError  # Python 3 only, as the nodes are
+    from ansible.module_utils.urls import open_url
 
     def fetch(method, url, body):
         headers = {"Content-Type": "application/octet-stream"} if body is not None else {}
