@@ -3,11 +3,14 @@
 # the lab up in the incident state, then runs every test in one pytest session:
 #   tests/unit       pure logic and project rules (no lab)
 #   tests/api        the lab node API over HTTP on loopback (no lab)
-#   tests/modules    the collection's modules via ansible-playbook against lab API instances
+#   tests/modules    the collection's modules via ansible-playbook against lab API instances, and
+#                    did_dht against npm pkarr + bittorrent-dht on loopback
 #   tests/incident   the plan's incident symptoms on the freshly seeded lab (testinfra)
 #   tests/playbooks  playbooks against the lab (federate.yml, stabilize.yml: bad input, --check,
 #                    a run, idempotence, the incident suite failing afterwards), ansible-lint
 #   tests/healthy    the stabilized lab as an operator checks it (testinfra)
+#   tests/fleet      fleet operations on the stabilized lab: canary.yml with a good release and
+#                    each broken one (lab/release/build.py)
 #   tests/molecule   every Molecule scenario under molecule/ (its own lab node)
 #   tests/lab        the lab's own lifecycle (up no-op, node restart, down, recovery)
 # Extra arguments go to pytest (e.g. -k incident, --tap-stream).
@@ -43,7 +46,7 @@ molecule_pid=$!
 
 rc=0
 .venv/bin/pytest -p no:cacheprovider -o console_output_style=classic -v \
-  tests/unit tests/api tests/modules tests/incident tests/playbooks tests/healthy tests/molecule tests/lab "$@" || rc=$?
+  tests/unit tests/api tests/modules tests/incident tests/playbooks tests/healthy tests/fleet tests/molecule tests/lab "$@" || rc=$?
 # Leave no Molecule node behind (pytest -k may have skipped the test that waits for them).
 wait "$molecule_pid" || true
 exit $rc

@@ -1,0 +1,106 @@
+"""playbooks/canary.yml on the stabilized lab (arch2 is the canary): a good release reaches both
+nodes, a second run changes nothing; each broken release (crash at start, hang without watchdog
+pings, health answering an error) is rolled back on the canary, which is healthy again on the
+previous release, and arch1 is never touched; bad input and the dry run change nothing."""
+import json
+import re
+import subprocess
+import sys
+import time
+import pathlib
+
+import pytest
+
+from labhosts import ROOT, controller, node_host
+
+BIN = pathlib.Path(sys.executable).parent
+GOOD = "1.9.1-lab.%d" % time.time()    # new each session, so the lab never runs it yet
+BROKEN = {"crash": "1.9.2-crash", "hang": "1.9.2-hang", "unhealthy": "1.9.2-unhealthy"}
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory):
+    out = tmp_path_factory.mktemp("releases")
+    built = {}
+    for version, fault in [(GOOD, None)] + [(v, f) for f, v in BROKEN.items()]:
+        cmd = [sys.executable, str(ROOT / "lab" / "release" / "build.py"), str(out), version]
+        line = subprocess.run(cmd + (["--fault", fault] if fault else []), check=True, capture_output=True,
+                              text=True).stdout.split()
+        built[version] = {"artifact": line[0], "checksum": line[1], "version": version}
+    return built
+
+
+def canary(release, *args):
+    extra = {"release_artifact": release["artifact"], "release_checksum": release["checksum"],
+             "release_version": release["version"]}
+    t0 = time.monotonic()
+    res = controller([str(BIN / "ansible-playbook"), "playbooks/canary.yml", "-e", json.dumps(extra), *args],
+                     check=False, timeout=1200)
+    # messages are folded over lines by the callback: compare with whitespace collapsed
+    return res.returncode, " ".join((res.stdout + res.stderr).split()), time.monotonic() - t0
+
+
+def state(name):
+    """(binary sha256, health version, frontend VERSION or None) of a node."""
+    host = node_host(name)
+    binary = host.check_output("sha256sum /usr/local/bin/archipelago | cut -d' ' -f1")
+    health = json.loads(host.check_output(
+        "curl -s -X POST -H 'Content-Type: application/json' -d '{\"method\":\"health\"}' http://127.0.0.1:5678/rpc/v1"))
+    version = host.run("cat /opt/archipelago/web-ui/VERSION")
+    return binary, health["result"]["status"], health["result"]["version"], version.stdout.strip() or None
+
+
+def recap(out):
+    return dict(re.findall(r"(arch\d) : ok=\d+ changed=(\d+)", out))
+
+
+def test_bad_checksum_changes_nothing(releases):
+    before = {n: state(n) for n in ("arch1", "arch2")}
+    bad = dict(releases[GOOD], checksum="sha256:" + "0" * 64)
+    rc, out, _ = canary(bad)
+    assert rc != 0 and "is not sha256:" + "0" * 64 in out and "Nothing was changed" in out, out[-3000:]
+    missing = dict(releases[GOOD], artifact="/nonexistent/archipelago.tar.gz")
+    rc, out, _ = canary(missing)
+    assert rc != 0 and "no such file" in out, out[-3000:]
+    assert {n: state(n) for n in ("arch1", "arch2")} == before
+
+
+def test_dry_run_lists_the_change_and_changes_nothing(releases):
+    before = {n: state(n) for n in ("arch1", "arch2")}
+    rc, out, _ = canary(releases[GOOD], "--check", "--diff")
+    assert rc == 0, out[-3000:]
+    for node in ("arch1", "arch2"):
+        assert f"{node}: deploy {GOOD} ({releases[GOOD]['checksum']}) replacing" in out
+    assert {n: state(n) for n in ("arch1", "arch2")} == before
+
+
+def test_good_release_reaches_every_node_canary_first_then_idempotent(releases):
+    before = {n: state(n) for n in ("arch1", "arch2")}
+    rc, out, took = canary(releases[GOOD])
+    assert rc == 0, out[-4000:]
+    after = {n: state(n) for n in ("arch1", "arch2")}
+    for node in ("arch1", "arch2"):
+        assert after[node][1:] == ("ok", GOOD, GOOD), after
+        rollback = node_host(node).check_output("sha256sum /opt/archipelago/rollback/archipelago | cut -d' ' -f1")
+        assert rollback == before[node][0]                     # the previous binary was kept
+    assert out.index("PLAY [Canary]") < out.index("arch2: deploy") < out.index("PLAY [The other nodes")
+    assert out.index("PLAY [The other nodes") < out.index("arch1: deploy")
+    rc, out, _ = canary(releases[GOOD])
+    assert rc == 0 and recap(out) == {"arch1": "0", "arch2": "0"}, out[-3000:]
+    print(f"good release on 2 nodes: {took:.0f} s")
+
+
+@pytest.mark.parametrize("fault", sorted(BROKEN))
+def test_broken_release_is_rolled_back_on_the_canary_and_the_rest_untouched(releases, fault):
+    arch1_before, arch2_before = state("arch1"), state("arch2")
+    assert arch2_before[2] == GOOD, "the good release must run first"
+    rc, out, took = canary(releases[BROKEN[fault]])
+    assert rc != 0, out[-3000:]
+    assert f"release {BROKEN[fault]} failed on arch2" in out and f"Rolled back to {GOOD}" in out, out[-4000:]
+    back = float(re.search(r"healthy again ([0-9.]+) s after the switch", out).group(1))
+    assert back < 90, back
+    assert state("arch2") == arch2_before                      # back on the previous release, healthy
+    assert state("arch1") == arch1_before                      # never touched
+    assert not node_host("arch1").file(f"/opt/archipelago/releases/{BROKEN[fault]}").exists
+    assert "PLAY [The other nodes" not in out or "arch1: deploy" not in out
+    print(f"{fault}: healthy on the previous release {back:.0f} s after the switch ({took:.0f} s run)")
