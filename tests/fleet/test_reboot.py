@@ -61,3 +61,12 @@ def test_a_bad_drill_name_changes_nothing():
     rc, out = drill("-e", "reboot_drill=explode")
     assert rc != 0 and "reboot_drill is reboot or sigkill" in out and "nothing was changed" in out
     assert {n: pid1_start(n) for n in ("arch1", "arch2")} == boot
+
+
+def test_simultaneous_reboot_of_all_nodes_then_federation_syncs():
+    boot = {n: pid1_start(n) for n in ("arch1", "arch2")}
+    rc, out = drill("-e", "reboot_serial=100%")
+    assert rc == 0, out[-4000:]
+    assert all(pid1_start(n) != boot[n] for n in boot)
+    assert "arch1: synced with ['arch2']" in out and "arch2: synced with ['arch1']" in out, out[-3000:]
+    print("simultaneous reboot:", results(out))

@@ -167,3 +167,21 @@ def test_session_is_cached_0600_and_reused(play, spawn_api, tmp_path):
     files[0].write_text('{"session": "stale", "csrf_token": "stale"}')
     rc, res, out = play([task])
     assert rc == 0 and [c["method"] for c in res[0]["rpc_calls"]][:2] == ["node.did", "auth.login"]
+
+
+def test_federation_sync_after_a_join_and_with_a_peer_down(play, spawn_api):
+    a, b = spawn_api("alpha"), spawn_api("beta")
+    assert play([invite_task(a), join_task(b)])[0] == 0
+    a_did = a.client().ok("node.did")["did"]
+    rc, res, out = play([{"archipelago.node.federation_sync": {"url": url(b)}}], check=True)
+    assert rc == 0 and res[0]["peers"] == [a_did] and res[0]["synced"] == []
+    assert "federation.sync-state" not in [c["method"] for c in res[0]["rpc_calls"]]     # check mode contacts no peer
+    rc, res, out = play([{"archipelago.node.federation_sync": {"url": url(b)}}])
+    assert rc == 0 and [s["did"] for s in res[0]["synced"]] == [a_did] and res[0]["not_answered"] == [], out
+    a.stop()
+    rc, res, out = play([{"archipelago.node.federation_sync": {"url": url(b)}}])
+    assert rc != 0 and "1 of 1 peers did not answer" in res[0]["msg"] and "alpha" in res[0]["msg"], out
+    rc, res, out = play([{"archipelago.node.federation_sync": {"url": url(b), "allow_failed": True}}])
+    assert rc == 0 and res[0]["not_answered"][0]["did"] == a_did
+    rc, res, out = play([{"archipelago.node.federation_sync": {"url": url(b), "did": "did:key:z6Mknot"}}])
+    assert rc != 0 and "is not a trusted peer" in res[0]["msg"]
