@@ -282,7 +282,7 @@ def rpc_argument_spec():
     return dict(
         url=dict(type="str", default=DEFAULT_URL),
         password=dict(type="str", no_log=True),
-        password_file=dict(type="path"),
+        password_file=dict(type="path", no_log=False),  # a path, not the secret
         totp_code=dict(type="str", no_log=True),
         timeout=dict(type="int", default=10),
         retries=dict(type="int", default=3),
