@@ -44,5 +44,8 @@ def test_broken_app_backs_off_then_stays_failed(tmp_path):
         assert waits == [2, 4, 8], log[-3000:]
         assert host.run("podman container exists lab-broken").rc == 1     # nothing left running
     finally:
-        host.run(f"systemctl stop {UNIT}; systemctl reset-failed {UNIT}; rm -f /etc/systemd/system/{UNIT} "
+        # disable first: the role enabled it into archipelago-apps.target, whose .wants link would
+        # otherwise keep a not-found unit listed among the apps
+        host.run(f"systemctl stop {UNIT}; systemctl disable {UNIT}; systemctl reset-failed {UNIT}; "
+                 f"rm -f /etc/systemd/system/{UNIT} /etc/systemd/system/*.wants/{UNIT} "
                  "/etc/archipelago/apps/lab-broken.env; systemctl daemon-reload; podman rm -f lab-broken")
