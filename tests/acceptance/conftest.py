@@ -25,9 +25,19 @@ def load_inventory(config):
     out = subprocess.run([str(BIN / "ansible-inventory"), "-i", config.getoption("--inventory"), "--list"],
                          capture_output=True, text=True, check=True, cwd=ROOT)
     inv = json.loads(out.stdout)
-    names = sorted(inv.get(config.getoption("--group"), {}).get("hosts", []))
-    hostvars = inv.get("_meta", {}).get("hostvars", {})
-    return names, hostvars
+
+    def hosts(group, seen=()):
+        entry = inv.get(group, {})
+        found = set(entry.get("hosts", []))
+        for child in entry.get("children", []):
+            if child not in seen:
+                found |= hosts(child, seen + (group,))
+        return found
+    names = sorted(hosts(config.getoption("--group")))
+    if not names:
+        raise pytest.UsageError("no hosts in group %r of %s" % (config.getoption("--group"),
+                                                               config.getoption("--inventory")))
+    return names, inv.get("_meta", {}).get("hostvars", {})
 
 
 def pytest_generate_tests(metafunc):
