@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$ROOT"
 . scripts/common.sh
 n=${1:-10}
-out=bench/results/canary; mkdir -p "$out"
+out=$ROOT/bench/results/canary; mkdir -p "$out"
 log=bench/results/canary.log; : >"$log"
 good=1.9.1-lab
 build() { .venv/bin/python lab/release/build.py "$out" "$@"; }
