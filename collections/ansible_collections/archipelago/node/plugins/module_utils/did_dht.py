@@ -19,6 +19,8 @@ import json
 import re
 import struct
 
+from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError
+
 Z32_ALPHABET = "ybndrfg8ejkmcpqxot1uwisza345h769"
 DID_PREFIX = "did:dht:"
 TTL = 7200
@@ -533,8 +535,8 @@ def resolve_all(did, relays, bases):
         entry = {"relay": base}
         try:
             body = relays.get(base, z32)
-        except Exception as exc:  # RelayError; kept generic so this file needs no import of it
-            entry.update(status="unreachable", error=getattr(exc, "message", str(exc)), records=None)
+        except RelayError as exc:
+            entry.update(status="unreachable", error=exc.message, records=None)
             found.append(entry)
             continue
         if body is None:
@@ -604,8 +606,8 @@ def ensure(key, state, options, relays, bases, now, check_mode, refresh=3600, re
     for base in bases:
         try:
             relays.put(base, z32, body)
-        except Exception as exc:
-            raise DidDhtError("%s%s" % (getattr(exc, "message", str(exc)),
+        except RelayError as exc:
+            raise DidDhtError("%s%s" % (exc.message,
                                         "; already published to %s" % ", ".join(published) if published
                                         else "; nothing was published"))
         published.append(base)
