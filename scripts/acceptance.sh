@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The cross-node acceptance suite (TEST-01..12) with TAP on stdout: every check from each node
-# toward each other node, --iterations rounds (default 10). Exit 0 only if every check passed
-# in every round. Defaults to the lab inventory.
-# Usage: scripts/acceptance.sh [--iterations N] [--inventory PATH] [--group NAME] [pytest args]
+# toward each other node, --iterations rounds (default 10); the first --reboots rounds (default 3)
+# also reboot each node (TEST-12). Exit 0 only if every check passed in every round; a skipped
+# check is named with its reason. Defaults to the lab inventory.
+# Usage: scripts/acceptance.sh [--iterations N] [--reboots N] [--inventory PATH] [--group NAME] [pytest args]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$ROOT"

@@ -10,7 +10,10 @@
 #                    a run, idempotence, the incident suite failing afterwards), ansible-lint
 #   tests/healthy    the stabilized lab as an operator checks it (testinfra)
 #   tests/fleet      fleet operations on the stabilized lab: canary.yml with a good release and
-#                    each broken one (lab/release/build.py)
+#                    each broken one (lab/release/build.py), reboot and SIGKILL drills
+#   tests/acceptance the cross-node acceptance suite (TEST-02..12) on the stabilized, federated
+#                    lab, here 2 rounds with 1 reboot per node (scripts/acceptance.sh runs it
+#                    alone, 10 rounds and 3 reboots by default, with TAP)
 #   tests/molecule   every Molecule scenario under molecule/ (its own lab node)
 #   tests/lab        the lab's own lifecycle (up no-op, node restart, down, recovery)
 # Extra arguments go to pytest (e.g. -k incident, --tap-stream).
@@ -46,7 +49,7 @@ molecule_pid=$!
 
 rc=0
 .venv/bin/pytest -p no:cacheprovider -o console_output_style=classic -v \
-  tests/unit tests/api tests/modules tests/incident tests/playbooks tests/healthy tests/fleet tests/molecule tests/lab "$@" || rc=$?
+  tests/unit tests/api tests/modules tests/incident tests/playbooks tests/healthy tests/fleet tests/acceptance --iterations 2 --reboots 1 tests/molecule tests/lab "$@" || rc=$?
 # Leave no Molecule node behind (pytest -k may have skipped the test that waits for them).
 wait "$molecule_pid" || true
 exit $rc

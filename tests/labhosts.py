@@ -69,14 +69,14 @@ def controller(cmd, check=True, timeout=900, env_extra=None):
     return res
 
 
-def node_rpc(host, method, params=None, url="http://127.0.0.1/rpc/v1"):
+def node_rpc(host, method, params=None, url="http://127.0.0.1/rpc/v1",
+             password_file="/etc/archipelago/admin-password", jar="/root/.lab-rpc-cookies"):
     """Call the node's backend from inside the node (through its nginx) as an operator would
     with curl: the session cookies are kept in a jar on the node, and a login with the node's
-    admin password file happens only when there is no valid session (the backend allows five
-    logins a minute)."""
+    admin password file (a path on the node) happens only when there is no valid session (the
+    backend allows five logins a minute)."""
     import json
     import shlex
-    jar = "/root/.lab-rpc-cookies"
     body = json.dumps({"method": method, "params": params or {}})
     call = (f"curl -s -w '\\n%{{http_code}}' -b {jar} -H 'Content-Type: application/json' "
             f"-H \"X-CSRF-Token: $(awk '$6==\"csrf_token\"{{print $7}}' {jar} 2>/dev/null)\" "
@@ -88,5 +88,5 @@ def node_rpc(host, method, params=None, url="http://127.0.0.1/rpc/v1"):
             return json.loads(text)
         host.check_output(
             f"python3 -c 'import json; print(json.dumps({{\"method\":\"auth.login\",\"params\":"
-            f"{{\"password\":open(\"/etc/archipelago/admin-password\").read().strip()}}}}))' "
+            f"{{\"password\":open(\"{password_file}\").read().strip()}}}}))' "
             f"| curl -sf -c {jar} -H 'Content-Type: application/json' --data-binary @- {url} >/dev/null")

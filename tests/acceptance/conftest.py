@@ -10,6 +10,8 @@ import sys
 import pytest
 import testinfra
 
+from labhosts import node_rpc
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
 
@@ -17,6 +19,8 @@ BIN = pathlib.Path(sys.executable).parent
 def pytest_addoption(parser):
     group = parser.getgroup("acceptance")
     group.addoption("--iterations", type=int, default=10, help="rounds of every check (default 10)")
+    group.addoption("--reboots", type=int, default=3,
+                    help="rounds (of the first ones) that also reboot each node, TEST-12 (default 3)")
     group.addoption("--inventory", default=str(ROOT / "inventories" / "lab"), help="Ansible inventory")
     group.addoption("--group", default="archipelago", help="the inventory group of nodes")
 
@@ -40,18 +44,30 @@ def load_inventory(config):
     return names, inv.get("_meta", {}).get("hostvars", {})
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "once: run in the first round only (the plan's 'once' items)")
+    config.addinivalue_line("markers", "reboots: run in the first --reboots rounds only (each reboots a node)")
+
+
 def pytest_generate_tests(metafunc):
     if "pair" not in metafunc.fixturenames:
         return
     names, _ = load_inventory(metafunc.config)
     pairs = list(itertools.permutations(names, 2)) or [(n, n) for n in names]
-    rounds = range(1, metafunc.config.getoption("--iterations") + 1)
+    last = metafunc.config.getoption("--iterations")
+    if metafunc.definition.get_closest_marker("once"):
+        last = min(last, 1)
+    elif metafunc.definition.get_closest_marker("reboots"):
+        last = min(last, metafunc.config.getoption("--reboots"))
+    rounds = range(1, last + 1)
     cases = [(i, a, b) for i in rounds for a, b in pairs]
     metafunc.parametrize("pair", cases, ids=["iter%d-%s->%s" % c for c in cases])
 
 
 class Node:
-    """A node of the inventory: its testinfra host, its address on the nodes' network, its vars."""
+    """A node of the inventory: its testinfra host, its address on the nodes' network, its vars.
+    rpc() calls its backend from inside the node, logging in with the password file the inventory
+    names (archipelago_rpc_password_file)."""
 
     def __init__(self, name, hostvars, inventory):
         self.name, self.vars = name, hostvars
@@ -60,6 +76,11 @@ class Node:
         else:
             self.host = testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, inventory))
         self.address = hostvars.get("lab_node_address") or hostvars.get("ansible_host", name)
+        self.password_file = hostvars.get("archipelago_rpc_password_file", "/etc/archipelago/admin-password")
+
+    def rpc(self, method, params=None):
+        """The whole JSON-RPC answer ({"result": ...} or {"error": ...})."""
+        return node_rpc(self.host, method, params, password_file=self.password_file)
 
 
 @pytest.fixture(scope="session")

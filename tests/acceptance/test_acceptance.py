@@ -1,17 +1,24 @@
-"""TEST-01..12: every check from each node toward each other node (parametrized by the
-conftest: iteration x ordered pair). A check that cannot run where it runs is skipped with its
-reason, never passed."""
+"""The plan's TEST-02..12, one test per TEST item (TEST-01 is this suite itself: conftest runs
+every check from each node toward each other node, --iterations rounds, TAP with --tap-stream).
+A check that cannot run where it runs is skipped with its reason, never passed: a method the
+node's backend does not offer is asked for, and its "method not found" is the reason."""
+import base64
 import hashlib
 import json
+import pathlib
+import re
 import shlex
+import sys
 import time
 
 import coincurve
 import pytest
 
-from labhosts import node_rpc
+from labhosts import controller, wait_until
 
-UI_APP_UNIT = "archy-app-archy-mempool-web.service"   # the UI tier: nothing depends on it
+UI_APP = "archy-mempool-web"          # the UI tier: nothing depends on it
+UI_APP_UNIT = f"archy-app-{UI_APP}.service"
+METHOD_NOT_FOUND = -32601
 
 
 def ok(answer):
@@ -20,7 +27,13 @@ def ok(answer):
 
 
 def rpc(node, method, params=None):
-    return ok(node_rpc(node.host, method, params))
+    return ok(node.rpc(method, params))
+
+
+def missing(node, method, params=None):
+    """True when the node's backend does not offer `method` (JSON-RPC "method not found")."""
+    answer = node.rpc(method, params)
+    return isinstance(answer.get("error"), dict) and answer["error"].get("code") == METHOD_NOT_FOUND
 
 
 def peer_health(a, b):
@@ -31,66 +44,113 @@ def peer_health(a, b):
     return json.loads(out)["result"]
 
 
-def wait(predicate, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(1)
-    raise AssertionError(f"{what} not within {timeout} s")
+def app_units(node):
+    return node.host.check_output(
+        "systemctl list-units 'archy-app-*' --all --plain --no-legend | awk '{print $1}'").split()
 
 
-def test_01_system_health(nodes, pair):
-    """US-01: the node is healthy, its stats are sane, and its peer answers health across the network."""
+def exited_containers(node):
+    return node.host.check_output("podman ps -a --filter status=exited --format '{{.Names}}'").split()
+
+
+def valid_onion_v3(address):
+    """A v3 onion address: base32(pubkey 32 | checksum 2 | version 3) + '.onion' (rend-spec-v3)."""
+    m = re.fullmatch(r"([a-z2-7]{56})\.onion", address or "")
+    if not m:
+        return False
+    raw = base64.b32decode(m.group(1).upper())
+    pub, checksum, version = raw[:32], raw[32:34], raw[34:]
+    return version == b"\x03" and hashlib.sha3_256(b".onion checksum" + pub + version).digest()[:2] == checksum
+
+
+def test_test02_system_health(nodes, pair):
+    """US-01: health, services, memory, load, disk, no exited container; and the peer answers
+    health across the nodes' network."""
     _, a, b = pair
     A, B = nodes[a], nodes[b]
     assert rpc(A, "health")["status"] == "ok"
-    stats = rpc(A, "system.stats")
-    assert isinstance(stats, dict) and stats, stats
+    assert A.host.run("systemctl is-active archipelago nginx").stdout.split() == ["active", "active"]
+    avail_kb = int(A.host.check_output("awk '/^MemAvailable:/ {print $2}' /proc/meminfo"))
+    assert avail_kb > 1024 * 1024, f"{a}: only {avail_kb // 1024} MiB available"
+    cores = int(A.host.check_output("nproc"))
+    load1 = float(A.host.check_output("cut -d' ' -f1 /proc/loadavg"))
+    per_core = float(A.vars.get("acceptance_max_load_per_core", 1.0))
+    assert load1 < cores * per_core, f"{a}: load {load1} with {cores} cores (limit {per_core} per core)"
+    disk = int(A.host.check_output("df --output=pcent / | tail -1 | tr -dc 0-9"))
+    assert disk < int(A.vars.get("acceptance_max_disk_percent", 85)), f"{a}: / is {disk}% full"
+    assert exited_containers(A) == []
+    assert rpc(A, "system.stats")["mem_total_bytes"] > 0
     assert peer_health(A, B)["status"] == "ok"
 
 
-def test_02_containers_listed_and_running(nodes, pair):
-    """US-02: the backend lists every container, and every app container is running."""
+def test_test03_container_lifecycle(nodes, pair):
+    """US-02: every app container runs and is listed; a container that dies is brought back by
+    its owner (systemd) within 90 s, healthy; an operator's stop and start works."""
     _, a, _ = pair
     A = nodes[a]
+    host = A.host
     listed = {c["name"]: c["state"] for c in rpc(A, "container.list")}
-    apps = A.host.check_output("systemctl list-units 'archy-app-*' --all --plain --no-legend | awk '{print $1}'").split()
-    assert apps, f"{a} has no app units"
-    for unit in apps:
+    units = app_units(A)
+    assert units, f"{a} has no app units"
+    for unit in units:
         name = unit[len("archy-app-"):-len(".service")]
         assert listed.get(name) == "running", (name, listed.get(name))
 
+    def container_id():
+        res = host.run(f"podman inspect --format '{{{{.Id}}}}' {UI_APP}")
+        return res.stdout.strip() if res.rc == 0 else None
 
-def test_03_stopped_container_is_brought_back(nodes, pair):
-    """US-02: a stopped app is started again by its owner (systemd) and is healthy (active)."""
-    _, a, _ = pair
-    host = nodes[a].host
+    before = container_id()
+    assert before, f"{UI_APP} is not running on {a}"
+    host.check_output(f"podman kill {UI_APP}")
+    wait_until(lambda: host.run(f"systemctl is-active {UI_APP_UNIT}").stdout.strip() == "active"
+               and container_id() not in (None, before), 90, f"{UI_APP} brought back by systemd on {a}")
+    # An operator's stop stays stopped; start brings it back. The drill's crash counts against
+    # the unit's restart backoff and start limit (CONT-04), so, as an operator would after a
+    # deliberate crash, clear the counters (reset-failed) before the start.
     host.check_output(f"systemctl stop {UI_APP_UNIT}")
     assert host.run(f"systemctl is-active {UI_APP_UNIT}").stdout.strip() != "active"
-    host.check_output(f"systemctl reset-failed {UI_APP_UNIT} 2>/dev/null; systemctl start {UI_APP_UNIT}")
-    wait(lambda: host.run(f"systemctl is-active {UI_APP_UNIT}").stdout.strip() == "active", 120,
-         f"{UI_APP_UNIT} active again on {a}")
+    assert container_id() is None
+    host.check_output(f"systemctl reset-failed {UI_APP_UNIT}; systemctl start {UI_APP_UNIT}")
+    wait_until(lambda: host.run(f"systemctl is-active {UI_APP_UNIT}").stdout.strip() == "active", 120,
+               f"{UI_APP_UNIT} active again on {a}")
 
 
-def test_04_federation_trust_both_ways(nodes, pair):
-    """US-03: a lists b as a trusted peer (the reverse pair checks the other way)."""
+def test_test04_federation_join(nodes, pair):
+    """US-03: a lists b, trusted, with its DID and onion address, seen within 10 minutes."""
     _, a, b = pair
     b_did = rpc(nodes[b], "node.did")["did"]
-    peers = {p["did"]: p["trust_level"] for p in rpc(nodes[a], "federation.list-nodes")}
-    assert peers.get(b_did) == "trusted", peers
+    peers = {p["did"]: p for p in rpc(nodes[a], "federation.list-nodes")}
+    assert b_did in peers, f"{a} does not list {b} ({b_did})"
+    peer = peers[b_did]
+    assert peer["trust_level"] == "trusted", peer
+    assert peer["did"].startswith("did:") and valid_onion_v3(peer.get("onion")), peer
+    assert time.time() - peer["last_seen"] < 600, f"{a} last saw {b} {time.time() - peer['last_seen']:.0f} s ago"
 
 
-def test_05_federation_sync(nodes, pair):
-    """US-04: a state sync from a to b answers, with b's snapshot."""
+def test_test05_federation_sync(nodes, pair):
+    """US-04: a state sync from a to b answers with b's apps (as many as b runs containers), and
+    updates last_seen."""
     _, a, b = pair
     b_did = rpc(nodes[b], "node.did")["did"]
+    t0 = int(time.time())
     answer = rpc(nodes[a], "federation.sync-state", {"did": b_did})
     assert not answer["failed"] and [s["did"] for s in answer["synced"]] == [b_did], answer
+    containers = nodes[b].host.check_output("podman ps -a --format '{{.Names}}'").split()
+    assert answer["synced"][0]["apps"] == len(containers), (answer["synced"][0]["apps"], containers)
+    seen = {p["did"]: p["last_seen"] for p in rpc(nodes[a], "federation.list-nodes")}
+    assert seen[b_did] >= t0, (seen[b_did], t0)
 
 
-def test_06_onion_reachability(nodes, pair):
-    """TEST-06 / US-05: b's backend answers through Tor from a (needs a Tor network)."""
+def test_test06_tor_services(nodes, pair):
+    """US-05 (1): the node lists its backend's onion service with a valid v3 address."""
+    _, a, _ = pair
+    services = {s["name"]: s["onion"] for s in rpc(nodes[a], "tor.list-services")}
+    assert valid_onion_v3(services.get("archipelago")), services
+
+
+def test_test06_onion_reachability(nodes, pair):
+    """US-05 (2): b's backend answers health through Tor from a (needs a Tor network)."""
     _, a, b = pair
     if not nodes[a].vars.get("acceptance_tor_network"):
         pytest.skip("no Tor network reachable here (the lab has none until issue #7); onion reachability not checked")
@@ -101,18 +161,38 @@ def test_06_onion_reachability(nodes, pair):
     assert json.loads(out)["result"]["status"] == "ok"
 
 
-def test_07_nostr_identity(nodes, pair):
+def test_test07_nostr_identity(nodes, pair):
     """US-06: a valid Nostr key, not revoked, and distinct from the peer's."""
     _, a, b = pair
     mine, theirs = rpc(nodes[a], "node.nostr-pubkey"), rpc(nodes[b], "node.nostr-pubkey")
-    assert len(mine["nostr_pubkey"]) == 64 and int(mine["nostr_pubkey"], 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{64}", mine["nostr_pubkey"]), mine
+    coincurve.PublicKeyXOnly(bytes.fromhex(mine["nostr_pubkey"]))   # a point on the curve
     assert mine["nostr_npub"].startswith("npub1")
     assert not nodes[a].host.file("/var/lib/archipelago/identity/nostr_revoked").exists
     assert mine["nostr_pubkey"] != theirs["nostr_pubkey"]
 
 
-def test_08_signing_through_the_rpc(nodes, pair):
-    """US-09 (2-4): the node signs a Nostr event; id and BIP340 signature verify here, with its key."""
+@pytest.mark.once
+def test_test08_file_sharing(nodes, pair):
+    """US-07: content shared by a is browsable from b (needs the backend's content.* methods)."""
+    _, a, _ = pair
+    if missing(nodes[a], "content.list"):
+        pytest.skip(f"{a}'s backend has no content.* methods (method not found); file sharing not checked")
+    pytest.skip("the backend offers content.*, but this suite has no file-sharing check yet")
+
+
+@pytest.mark.once
+def test_test09_dwn_sync(nodes, pair):
+    """US-08: DWN messages written on a reach b (needs the backend's dwn.* methods)."""
+    _, a, _ = pair
+    if missing(nodes[a], "dwn.protocols-query"):
+        pytest.skip(f"{a}'s backend has no dwn.* methods (method not found); DWN sync not checked")
+    pytest.skip("the backend offers dwn.*, but this suite has no DWN sync check yet")
+
+
+def test_test10_signing_through_the_rpc(nodes, pair):
+    """US-09 (2-4): the node signs a Nostr event with the key node.nostr-pubkey reports; id and
+    BIP340 signature verify here."""
     it, a, _ = pair
     pub = rpc(nodes[a], "node.nostr-pubkey")["nostr_pubkey"]
     event = {"kind": 1, "created_at": int(time.time()), "pubkey": pub, "content": f"acceptance {it} {a}", "tags": []}
@@ -123,25 +203,57 @@ def test_08_signing_through_the_rpc(nodes, pair):
     assert coincurve.PublicKeyXOnly(bytes.fromhex(pub)).verify(bytes.fromhex(signed["sig"]), bytes.fromhex(signed["id"]))
 
 
-def test_09_backup_create_verify_delete(nodes, pair):
-    """US-10: an encrypted backup is created, verifies with its passphrase, and is deleted."""
+def test_test11_backups(nodes, pair):
+    """US-10 (1-4): an encrypted backup is created, listed, verifies with its passphrase (not with
+    another), and is deleted (no longer listed)."""
     it, a, _ = pair
-    made = rpc(nodes[a], "backup.create", {"passphrase": "acceptance-pass", "label": f"acceptance-{it}"})
+    A = nodes[a]
+    made = rpc(A, "backup.create", {"passphrase": "acceptance-pass", "label": f"acceptance-{it}"})
     try:
-        assert rpc(nodes[a], "backup.verify", {"id": made["id"], "passphrase": "acceptance-pass"})["valid"] is True
-        wrong = node_rpc(nodes[a].host, "backup.verify", {"id": made["id"], "passphrase": "not-the-pass"})
-        assert wrong.get("error"), wrong
+        assert made["id"] in [bk["id"] for bk in rpc(A, "backup.list")]
+        assert rpc(A, "backup.verify", {"id": made["id"], "passphrase": "acceptance-pass"})["valid"] is True
+        wrong = A.rpc("backup.verify", {"id": made["id"], "passphrase": "not-the-pass"})
+        assert wrong.get("error") or wrong["result"].get("valid") is False, wrong
     finally:
-        rpc(nodes[a], "backup.delete", {"id": made["id"]})
+        rpc(A, "backup.delete", {"id": made["id"]})
+    assert made["id"] not in [bk["id"] for bk in rpc(A, "backup.list")]
 
 
-def test_10_boot_recovery_is_configured(nodes, pair):
-    """US-15: the backend and every app come back by themselves at boot (the reboot itself is
-    playbooks/reboot_survival.yml)."""
+@pytest.mark.once
+def test_test11_restore_keeps_identity(nodes, pair):
+    """US-10 (5): a restored backup keeps the node's identity (needs backup.restore)."""
     _, a, _ = pair
-    host = nodes[a].host
-    assert host.run("systemctl is-enabled archipelago.service").stdout.strip() == "enabled"
-    assert host.run("systemctl is-enabled archipelago-apps.target").stdout.strip() == "enabled"
-    disabled = host.check_output(
+    if missing(nodes[a], "backup.restore", {"id": "none", "passphrase": "none"}):
+        pytest.skip(f"{a}'s backend has no backup.restore (method not found); restore not checked")
+    pytest.skip("the backend offers backup.restore, but this suite has no restore check yet")
+
+
+def test_test12_containers_recover_at_boot(nodes, pair):
+    """US-15: the backend and every app are enabled to come back at boot, every app container
+    runs, none exited."""
+    _, a, _ = pair
+    A = nodes[a]
+    assert A.host.run("systemctl is-enabled archipelago.service").stdout.strip() == "enabled"
+    assert A.host.run("systemctl is-enabled archipelago-apps.target").stdout.strip() == "enabled"
+    disabled = A.host.check_output(
         "systemctl list-unit-files 'archy-app-*' --no-legend | awk '$2 != \"enabled\" {print $1}'")
     assert disabled == "", disabled
+    inactive = [u for u in app_units(A) if A.host.run(f"systemctl is-active {u}").stdout.strip() != "active"]
+    assert inactive == [] and exited_containers(A) == [], (inactive, exited_containers(A))
+
+
+@pytest.mark.reboots
+def test_test12_reboot(nodes, pair, request):
+    """US-15 / REBOOT-01..03: reboot a (playbooks/reboot_survival.yml, one round): the backend is
+    healthy and every container that ran before runs again within the recovery timeout, none
+    restarted since."""
+    _, a, _ = pair
+    inventory = request.config.getoption("--inventory")
+    res = controller([str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", inventory,
+                      "playbooks/reboot_survival.yml", "-l", a, "-e", "reboot_iterations=1",
+                      "-e", "reboot_check_federation=false",
+                      "-e", "reboot_group=" + request.config.getoption("--group")], check=False)
+    times = re.findall(r'\{"round": .*?\}', " ".join(res.stdout.split()))   # the callback folds lines
+    assert res.returncode == 0, f"{a} did not recover from the reboot: {res.stdout[-3000:]}"
+    assert times, res.stdout[-2000:]
+    print(f"{a} reboot recovery: {times[-1]}")
