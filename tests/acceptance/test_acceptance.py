@@ -30,10 +30,13 @@ def rpc(node, method, params=None):
     return ok(node.rpc(method, params))
 
 
-def missing(node, method, params=None):
-    """True when the node's backend does not offer `method` (JSON-RPC "method not found")."""
-    answer = node.rpc(method, params)
-    return isinstance(answer.get("error"), dict) and answer["error"].get("code") == METHOD_NOT_FOUND
+def not_offered(nodes, name, method, what, params=None):
+    """Skip a check whose backend method the node does not offer (JSON-RPC "method not found"),
+    naming it; a node that offers it gets a skip that says this suite has no check for it yet."""
+    answer = nodes[name].rpc(method, params)
+    if isinstance(answer.get("error"), dict) and answer["error"].get("code") == METHOD_NOT_FOUND:
+        pytest.skip(f"{name}'s backend has no {method} (method not found); {what} not checked")
+    pytest.skip(f"{name}'s backend offers {method}, but this suite has no {what} check yet")
 
 
 def peer_health(a, b):
@@ -175,19 +178,13 @@ def test_test07_nostr_identity(nodes, pair):
 @pytest.mark.once
 def test_test08_file_sharing(nodes, pair):
     """US-07: content shared by a is browsable from b (needs the backend's content.* methods)."""
-    _, a, _ = pair
-    if missing(nodes[a], "content.list"):
-        pytest.skip(f"{a}'s backend has no content.* methods (method not found); file sharing not checked")
-    pytest.skip("the backend offers content.*, but this suite has no file-sharing check yet")
+    not_offered(nodes, pair[1], "content.list", "file sharing")
 
 
 @pytest.mark.once
 def test_test09_dwn_sync(nodes, pair):
     """US-08: DWN messages written on a reach b (needs the backend's dwn.* methods)."""
-    _, a, _ = pair
-    if missing(nodes[a], "dwn.protocols-query"):
-        pytest.skip(f"{a}'s backend has no dwn.* methods (method not found); DWN sync not checked")
-    pytest.skip("the backend offers dwn.*, but this suite has no DWN sync check yet")
+    not_offered(nodes, pair[1], "dwn.protocols-query", "DWN sync")
 
 
 def test_test10_signing_through_the_rpc(nodes, pair):
@@ -222,10 +219,7 @@ def test_test11_backups(nodes, pair):
 @pytest.mark.once
 def test_test11_restore_keeps_identity(nodes, pair):
     """US-10 (5): a restored backup keeps the node's identity (needs backup.restore)."""
-    _, a, _ = pair
-    if missing(nodes[a], "backup.restore", {"id": "none", "passphrase": "none"}):
-        pytest.skip(f"{a}'s backend has no backup.restore (method not found); restore not checked")
-    pytest.skip("the backend offers backup.restore, but this suite has no restore check yet")
+    not_offered(nodes, pair[1], "backup.restore", "restore", {"id": "none", "passphrase": "none"})
 
 
 def test_test12_containers_recover_at_boot(nodes, pair):
