@@ -87,6 +87,15 @@ def test_stale_tor_on_arch2():
     assert version < (0, 4, 8), out
 
 
+def test_stale_tor_shows_the_old_version_symptoms_on_the_lab_tor_network():
+    """STAB-03: on the lab's private Tor network (current authorities), the stale Tor is told it
+    lacks protocols the consensus recommends and that its version is not recommended."""
+    host = node_host("arch2")
+    log = wait_until(lambda: (lambda text: text if "missing protocols" in text.lower() else None)(
+        host.check_output("podman logs archy-tor 2>&1")), 120, "the stale Tor's missing-protocols warning")
+    assert "You should upgrade" in log
+
+
 def test_no_federation_on_arch2():
     """STAB-06: arch2 never joined: no peers file."""
     host = node_host("arch2")
