@@ -222,6 +222,7 @@ class Federation:
         headers = {"Content-Type": "application/json"}
         try:
             if urllib.parse.urlsplit(url).hostname.endswith(".onion"):
+                print(f"federation: {method} -> {address} through Tor (SOCKS {self.cfg.tor_socks})", flush=True)
                 status, raw = torsocks.post(self.cfg.tor_socks, url, body, headers, max(timeout, 60))
                 if status != 200:
                     raise RpcError(f"peer {address} answered HTTP {status} to {method}")
