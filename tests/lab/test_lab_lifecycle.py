@@ -5,6 +5,7 @@ the nodes from cached images.
 """
 import json
 import os
+import pathlib
 import re
 import urllib.request
 
@@ -65,6 +66,25 @@ def test_tor_images_are_stale_and_current():
     current = host.check_output("podman run --rm docker.io/archylab/tor:0.4.9-bookworm tor --version")
     assert re.search(r"Tor version 0\.4\.5\.\d+", stale), stale
     assert re.search(r"Tor version 0\.4\.9\.\d+", current), current
+
+
+def test_private_tor_network_has_a_consensus_and_nodes_use_only_it():
+    """#7: lab up leaves the private Tor network with all 6 relays in its consensus; the nodes'
+    torrc names only its authorities, and their Tor bootstrapped on it."""
+    assert "archy-lab-tornet" in {n for n, c in lab_containers().items() if c["State"] == "running"}
+    with urllib.request.urlopen("http://10.203.0.240:7001/tor/status-vote/current/consensus", timeout=10) as resp:
+        consensus = resp.read().decode()
+    assert len(re.findall(r"^r ", consensus, re.M)) == 6
+    assert len(re.findall(r"^s .*HSDir", consensus, re.M)) == 6
+    dirauths = (pathlib.Path(CACHE) / "tornet" / "dirauths").read_text().splitlines()
+    assert len(dirauths) == 3 and all(line.startswith("DirAuthority ") for line in dirauths)
+    for node in lab_nodes():
+        host = node_host(node)
+        torrc = host.file("/etc/archipelago/tor/torrc").content_string
+        assert "TestingTorNetwork 1" in torrc and "Bridge " not in torrc
+        assert sorted(line for line in torrc.splitlines() if line.startswith("DirAuthority ")) == sorted(dirauths)
+        wait_until(lambda: "Bootstrapped 100%" in host.check_output("podman logs archy-tor 2>&1"), 120,
+                   f"{node}'s Tor to bootstrap on the lab network")
 
 
 @pytest.mark.parametrize("node", ["arch1", "arch2"])
