@@ -87,6 +87,7 @@ waited:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.archipelago.node.plugins.module_utils.health import BODY, HEADERS, wait_healthy
+from ansible_collections.archipelago.node.plugins.module_utils.rpc import Transport
 
 
 def main():
@@ -106,16 +107,11 @@ def main():
                          % (p["timeout"], p["interval"]))
     if not p["url"].startswith(("http://", "https://")):
         module.fail_json(msg="url must be an http:// or https:// URL, got %r" % p["url"])
-    from ansible.module_utils.six.moves.urllib.error import HTTPError
-    from ansible.module_utils.urls import open_url
+    # the collection's HTTP transport (open_url, no proxy, HTTP errors as status and body); no session
+    transport = Transport(timeout=max(1.0, min(5.0, p["timeout"] or 5.0)))
 
     def post():
-        try:
-            resp = open_url(p["url"], data=BODY, headers=HEADERS, method="POST",
-                            timeout=max(1.0, min(5.0, p["timeout"] or 5.0)), use_proxy=False)
-            return resp.getcode(), resp.read().decode("utf-8", "replace")
-        except HTTPError as exc:
-            return exc.code, exc.read().decode("utf-8", "replace")
+        return transport.post(p["url"], BODY, HEADERS)
 
     result = wait_healthy(post, p["timeout"], version=p["version"], interval=p["interval"])
     result["health"] = result["health"] or {}
