@@ -119,6 +119,24 @@ def test_second_run_changes_nothing():
     assert changed == {"arch1": "0", "arch2": "0"}
 
 
+def test_tor_verification_fails_clearly_when_onions_do_not_answer():
+    """STAB-04: with the lab's Tor network frozen, the tor role's verification names every onion
+    service that did not answer through Tor, fails, and changes nothing; Tor works again after."""
+    host = node_host("arch1")
+    onions = sorted(host.check_output("cat /var/lib/tor/hidden_service_*/hostname").split())
+    controller(["podman", "pause", "archy-lab-tornet"])
+    try:
+        res, changed = run_playbook("--tags", "tor", "--limit", "arch1", "-e", "tor_onion_timeout=10", ok=False)
+    finally:
+        controller(["podman", "unpause", "archy-lab-tornet"])
+    assert res.returncode != 0 and changed == {"arch1": "0"}, res.stdout[-3000:]
+    message = re.search(r"These onion services did not answer through Tor.*", res.stdout + res.stderr).group(0)
+    assert all(onion in message for onion in onions), message
+    onion = host.file("/var/lib/tor/hidden_service_archipelago/hostname").content_string.strip()
+    wait_until(lambda: host.run(f"curl -sf -m 10 --socks5-hostname 127.0.0.1:9050 http://{onion}/health").rc == 0,
+               180, "arch1's onion to answer through Tor again")
+
+
 def test_incident_suite_fails_on_every_item(tmp_path):
     """The incident suite asserts the plan's symptoms: on the stabilized lab none is left."""
     report = tmp_path / "incident.xml"
