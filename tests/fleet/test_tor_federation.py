@@ -18,6 +18,12 @@ def set_via(host, via):
 @pytest.fixture
 def over_tor():
     hosts = {n: node_host(n) for n in ("arch1", "arch2")}
+    # Each node's onion answers through the other's Tor first (after a reboot drill a restarted
+    # Tor takes a while to publish its descriptors).
+    for me, other in (("arch1", "arch2"), ("arch2", "arch1")):
+        onion = hosts[other].file("/var/lib/tor/hidden_service_archipelago/hostname").content_string.strip()
+        wait_until(lambda: hosts[me].run(f"curl -sf -m 10 -o /dev/null --socks5-hostname 127.0.0.1:9050 "
+                                         f"http://{onion}/health").rc == 0, 240, f"{me} to reach {other}'s onion")
     for h in hosts.values():
         set_via(h, "tor")
     yield hosts
