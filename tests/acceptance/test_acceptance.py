@@ -153,15 +153,21 @@ def test_test06_tor_services(nodes, pair):
 
 
 def test_test06_onion_reachability(nodes, pair):
-    """US-05 (2): b's backend answers health through Tor from a (needs a Tor network)."""
+    """US-05 (2, 3): b's backend answers health through Tor from a, and each of b's per-app onion
+    services answers HTTP (needs a Tor network: `acceptance_tor_network: false` skips it)."""
     _, a, b = pair
-    if not nodes[a].vars.get("acceptance_tor_network"):
-        pytest.skip("no Tor network reachable here (the lab has none until issue #7); onion reachability not checked")
-    onion = rpc(nodes[b], "federation.get-state").get("onion") or pytest.fail(f"{b} reports no onion address")
+    if not nodes[a].vars.get("acceptance_tor_network", True):
+        pytest.skip("acceptance_tor_network is false for this node: onion reachability not checked")
+    services = {s["name"]: s["onion"] for s in rpc(nodes[b], "tor.list-services")}
+    onion = services.pop("archipelago", None) or pytest.fail(f"{b} lists no archipelago onion service: {services}")
+    socks = "--socks5-hostname 127.0.0.1:9050"
     body = shlex.quote(json.dumps({"method": "health"}))
-    out = nodes[a].host.check_output(f"curl -s -m 60 --socks5-hostname 127.0.0.1:9050 -X POST "
+    out = nodes[a].host.check_output(f"curl -s -m 60 {socks} -X POST "
                                      f"-H 'Content-Type: application/json' -d {body} http://{onion}/rpc/v1")
     assert json.loads(out)["result"]["status"] == "ok"
+    for name, app_onion in services.items():
+        code = nodes[a].host.run(f"curl -s -m 60 {socks} -o /dev/null -w '%{{http_code}}' http://{app_onion}/").stdout
+        assert code.startswith(("2", "3")), f"{b}'s {name} onion answered {code!r}"
 
 
 def test_test07_nostr_identity(nodes, pair):

@@ -117,14 +117,20 @@ def test_swap_file(node):
 
 
 def test_tor_upgraded_with_the_same_onion_address(node):
-    """STAB-03/04: Tor >= 0.4.8, SOCKS answers, the .onion hostname is the one seeded."""
+    """STAB-03/04: Tor >= 0.4.8, SOCKS answers, the .onion hostname is the one seeded, no
+    missing-protocols or HSDir errors, and the onion answers health through Tor."""
     _, host = node
     out = host.check_output("podman exec archy-tor tor --version")
     assert tuple(int(x) for x in re.search(r"(\d+)\.(\d+)\.(\d+)", out).groups()) >= (0, 4, 8), out
     assert host.run("bash -c 'exec 3<>/dev/tcp/127.0.0.1/9050'").rc == 0
     seeded = host.file("/etc/archipelago-lab/seeded-onion").content_string.strip()
     assert host.file("/var/lib/tor/hidden_service_archipelago/hostname").content_string.strip() == seeded
-    assert "missing protocols" not in host.check_output("podman logs archy-tor 2>&1").lower()
+    log = host.check_output("podman logs archy-tor 2>&1")
+    assert "missing protocols" not in log.lower() and "no more hsdir" not in log.lower()
+    # STAB-04's own test, on the lab's private Tor network: the node reaches its onion through Tor
+    # (this also shows Tor bootstrapped, where its log has been rotated since).
+    health = host.check_output(f"curl -s -m 60 --socks5-hostname 127.0.0.1:9050 http://{seeded}/health")
+    assert json.loads(health)["status"] == "ok", health
     assert host.service("archy-app-archy-tor.service").is_running
 
 

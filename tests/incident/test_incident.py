@@ -13,8 +13,9 @@ from labhosts import node_host, node_rpc, wait_until
 
 BOTH = ["arch1", "arch2"]
 DNS_DEPENDENT = ["mempool-api", "archy-nbxplorer", "immich_server"]
-# Seconds to wait for a crash loop to show; a stabilized node never shows one, so the check that
-# this suite fails there (tests/playbooks) shortens it.
+# Seconds to wait for a symptom that takes time to show (a crash loop, the stale Tor's warning); a
+# stabilized node never shows one, so the check that this suite fails there (tests/playbooks)
+# shortens it.
 LOOP_WAIT = int(os.environ.get("INCIDENT_LOOP_WAIT", "120"))
 
 
@@ -85,6 +86,15 @@ def test_stale_tor_on_arch2():
     out = host.check_output("podman exec archy-tor tor --version")
     version = tuple(int(x) for x in re.search(r"Tor version (\d+)\.(\d+)\.(\d+)", out).groups())
     assert version < (0, 4, 8), out
+
+
+def test_stale_tor_shows_the_old_version_symptoms_on_the_lab_tor_network():
+    """STAB-03: on the lab's private Tor network (current authorities), the stale Tor is told it
+    lacks protocols the consensus recommends and "will eventually stop working" (the plan's words)."""
+    host = node_host("arch2")
+    log = wait_until(lambda: (lambda text: text if "missing protocols" in text.lower() else None)(
+        host.check_output("podman logs archy-tor 2>&1")), LOOP_WAIT, "the stale Tor's missing-protocols warning")
+    assert "You should upgrade" in log and "will eventually stop working" in log
 
 
 def test_no_federation_on_arch2():

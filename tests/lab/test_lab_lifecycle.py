@@ -5,6 +5,7 @@ the nodes from cached images.
 """
 import json
 import os
+import pathlib
 import re
 import urllib.request
 
@@ -65,6 +66,26 @@ def test_tor_images_are_stale_and_current():
     current = host.check_output("podman run --rm docker.io/archylab/tor:0.4.9-bookworm tor --version")
     assert re.search(r"Tor version 0\.4\.5\.\d+", stale), stale
     assert re.search(r"Tor version 0\.4\.9\.\d+", current), current
+
+
+def test_private_tor_network_has_a_consensus_and_nodes_use_only_it():
+    """#7: lab up leaves the private Tor network with all 6 relays in its consensus; the nodes'
+    torrc names only its authorities, and each reaches its own onion through Tor on it."""
+    assert "archy-lab-tornet" in {n for n, c in lab_containers().items() if c["State"] == "running"}
+    with urllib.request.urlopen("http://10.203.0.240:7001/tor/status-vote/current/consensus", timeout=10) as resp:
+        consensus = resp.read().decode()
+    assert len(re.findall(r"^r ", consensus, re.M)) == 6
+    assert len(re.findall(r"^s .*HSDir", consensus, re.M)) == 6
+    dirauths = (pathlib.Path(CACHE) / "tornet" / "dirauths").read_text().splitlines()
+    assert len(dirauths) == 3 and all(line.startswith("DirAuthority ") for line in dirauths)
+    for node in lab_nodes():
+        host = node_host(node)
+        torrc = host.file("/etc/archipelago/tor/torrc").content_string
+        assert "TestingTorNetwork 1" in torrc and "Bridge " not in torrc
+        assert sorted(line for line in torrc.splitlines() if line.startswith("DirAuthority ")) == sorted(dirauths)
+        onion = host.file("/var/lib/tor/hidden_service_archipelago/hostname").content_string.strip()
+        wait_until(lambda: host.run(f"curl -sf -m 30 --socks5-hostname 127.0.0.1:9050 http://{onion}/health").rc == 0,
+                   120, f"{node}'s onion to answer through its Tor on the lab network")
 
 
 @pytest.mark.parametrize("node", ["arch1", "arch2"])

@@ -24,9 +24,10 @@ import secrets
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
-from . import crypto
+from . import crypto, torsocks
 from .errors import RpcError
 
 TRUST_LEVELS = ("trusted", "observer", "untrusted")
@@ -184,7 +185,8 @@ class Federation:
         if payload["did"] == self.node.did:
             raise RpcError("this invite was created by this node")
         challenge_b = secrets.token_hex(16)
-        answer = self.call_peer(payload["address"], "federation.peer-join", {
+        target = self.peer_url(payload)
+        answer = self.call_peer(target, "federation.peer-join", {
             "invite_id": payload["invite_id"], "secret": payload["secret"], "joiner": self.me(),
             "challenge_b": challenge_b})
         inviter = answer.get("inviter") or {}
@@ -194,7 +196,7 @@ class Federation:
                 crypto.public_from_did_key(payload["did"]), sig, msg):
             raise RpcError("the inviter's challenge signature does not verify against the invite's DID")
         confirm_msg = f"archy-join-b|{payload['invite_id']}|{answer['challenge_a']}|{payload['did']}".encode()
-        result = self.call_peer(payload["address"], "federation.peer-confirm", {
+        result = self.call_peer(target, "federation.peer-confirm", {
             "invite_id": payload["invite_id"], "joiner_did": self.node.did,
             "signature": b64u(self.node.sign(confirm_msg))})
         inviter.setdefault("address", payload["address"])
@@ -204,16 +206,32 @@ class Federation:
                 "trust_level": "trusted", "inviter_trust_level": result.get("trust_level")}
 
     # --- peer transport ---
+    def peer_url(self, peer):
+        """Where a peer is reached: its address, or over Tor its onion address."""
+        if self.cfg.federate_via == "tor":
+            if not peer.get("onion"):
+                raise RpcError(f"peer {peer.get('name') or peer.get('did')} has no onion address; cannot federate over Tor")
+            return "http://" + peer["onion"]
+        return peer.get("address")
+
     def call_peer(self, address, method, params, timeout=10):
         if not isinstance(address, str) or not address.startswith(("http://", "https://")):
             raise RpcError(f"peer address {address!r} is not an http(s) URL")
         body = json.dumps({"method": method, "params": params}).encode()
-        req = urllib.request.Request(address.rstrip("/") + "/rpc/v1", data=body,
-                                     headers={"Content-Type": "application/json"})
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        url = address.rstrip("/") + "/rpc/v1"
+        headers = {"Content-Type": "application/json"}
         try:
-            with opener.open(req, timeout=timeout) as resp:
-                reply = json.loads(resp.read())
+            if urllib.parse.urlsplit(url).hostname.endswith(".onion"):
+                print(f"federation: {method} -> {address} through Tor (SOCKS {self.cfg.tor_socks})", flush=True)
+                status, raw = torsocks.post(self.cfg.tor_socks, url, body, headers, max(timeout, 60))
+                if status != 200:
+                    raise RpcError(f"peer {address} answered HTTP {status} to {method}")
+                reply = json.loads(raw)
+            else:
+                req = urllib.request.Request(url, data=body, headers=headers)
+                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+                with opener.open(req, timeout=timeout) as resp:
+                    reply = json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             raise RpcError(f"peer {address} answered HTTP {exc.code} to {method}")
         except (OSError, ValueError) as exc:
@@ -261,7 +279,7 @@ class Federation:
             if peer["trust_level"] != "trusted" or (only_did and peer["did"] != only_did):
                 continue
             try:
-                state = self.call_peer(peer["address"], "federation.peer-state", self._signed_state_request())
+                state = self.call_peer(self.peer_url(peer), "federation.peer-state", self._signed_state_request())
                 self._touch(peer["did"], state)
                 synced.append({"did": peer["did"], "name": peer.get("name"), "apps": len(state.get("apps", [])),
                                "state": state})

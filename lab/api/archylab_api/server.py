@@ -34,6 +34,10 @@ class Config:
         self.tor_dir = env.get("ARCHIPELAGO_TOR_DIR", "/var/lib/tor")
         self.sync_interval = float(env.get("ARCHIPELAGO_SYNC_INTERVAL", "300"))
         self.fault = env.get("ARCHIPELAGO_LAB_FAULT", "")
+        # Federation transport: "direct" (the peer's address) or "tor" (the peer's onion address
+        # through the SOCKS port of the node's Tor), as the real backend federates over Tor.
+        self.federate_via = env.get("ARCHIPELAGO_FEDERATE_VIA", "direct")
+        self.tor_socks = env.get("ARCHIPELAGO_TOR_SOCKS", "127.0.0.1:9050")
 
 
 def sd_notify(msg):
