@@ -90,3 +90,9 @@ def node_rpc(host, method, params=None, url="http://127.0.0.1/rpc/v1",
             f"python3 -c 'import json; print(json.dumps({{\"method\":\"auth.login\",\"params\":"
             f"{{\"password\":open(\"{password_file}\").read().strip()}}}}))' "
             f"| curl -sf -c {jar} -H 'Content-Type: application/json' --data-binary @- {url} >/dev/null")
+
+
+def onion_answers(host, onion, path="/", max_time=10):
+    """True when `onion` answers HTTP (2xx/3xx) through the node's own Tor SOCKS port."""
+    return host.run(f"curl -sf -m {max_time} -o /dev/null --socks5-hostname 127.0.0.1:9050 "
+                    f"http://{onion}{path}").rc == 0
