@@ -92,7 +92,24 @@ def node_rpc(host, method, params=None, url="http://127.0.0.1/rpc/v1",
             f"| curl -sf -c {jar} -H 'Content-Type: application/json' --data-binary @- {url} >/dev/null")
 
 
-def onion_answers(host, onion, path="/", max_time=10):
-    """True when `onion` answers HTTP (2xx/3xx) through the node's own Tor SOCKS port."""
-    return host.run(f"curl -sf -m {max_time} -o /dev/null --socks5-hostname 127.0.0.1:9050 "
-                    f"http://{onion}{path}").rc == 0
+def onion_fetch(host, onion, path="/", timeout=150, max_time=30, curl_args=""):
+    """What `onion` answers at `path` (HTTP 2xx/3xx) through the node's own Tor SOCKS port, asking
+    again until `timeout` s have passed (no attempt outlasts them). A fresh onion service takes a
+    while to be published, and a lookup can fail while the network's HSDirs change (on a test
+    network, every time period of 24 voting intervals). `curl_args` go to each curl (a method, a
+    body). The failure counts each curl error and ends with the Tor log."""
+    errors, end = {}, time.monotonic() + timeout
+
+    def attempt():
+        budget = max(1, min(max_time, round(end - time.monotonic())))
+        res = host.run(f"curl -sSf -m {budget} {curl_args} --socks5-hostname 127.0.0.1:9050 http://{onion}{path}")
+        if res.rc == 0:
+            return res.stdout or " "
+        err = f"rc={res.rc} {res.stderr.strip()}"
+        errors[err] = errors.get(err, 0) + 1
+        return None
+    try:
+        return wait_until(attempt, timeout, f"{onion}{path} to answer through Tor")
+    except AssertionError as exc:
+        log = host.run("podman logs --tail 15 archy-tor 2>&1").stdout
+        raise AssertionError(f"{exc}\ncurl (error: times): {errors}\nTor log (last lines):\n{log}") from None

@@ -4,7 +4,7 @@ arch1's onion address) and both sync; the backend's journal names the Tor path f
 The nodes go back to direct federation afterwards."""
 import pytest
 
-from labhosts import node_host, node_rpc, onion_answers, wait_until
+from labhosts import node_host, node_rpc, onion_fetch, wait_until
 
 ENV = "/etc/archipelago/archipelago.env"
 
@@ -22,7 +22,7 @@ def over_tor():
     # Tor takes a while to publish its descriptors).
     for me, other in (("arch1", "arch2"), ("arch2", "arch1")):
         onion = hosts[other].file("/var/lib/tor/hidden_service_archipelago/hostname").content_string.strip()
-        wait_until(lambda: onion_answers(hosts[me], onion, "/health"), 240, f"{me} to reach {other}'s onion")
+        onion_fetch(hosts[me], onion, "/health", 240)
     for h in hosts.values():
         set_via(h, "tor")
     yield hosts

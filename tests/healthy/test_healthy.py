@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from labhosts import ROOT, controller, node_address, node_host, node_rpc, wait_until
+from labhosts import ROOT, controller, node_address, node_host, node_rpc, onion_fetch, wait_until
 
 BOTH = ["arch1", "arch2"]
 MODEL = yaml.safe_load((ROOT / "inventories/lab/group_vars/archipelago/apps.yml").read_text())
@@ -128,8 +128,9 @@ def test_tor_upgraded_with_the_same_onion_address(node):
     log = host.check_output("podman logs archy-tor 2>&1")
     assert "missing protocols" not in log.lower() and "no more hsdir" not in log.lower()
     # STAB-04's own test, on the lab's private Tor network: the node reaches its onion through Tor
-    # (this also shows Tor bootstrapped, where its log has been rotated since).
-    health = host.check_output(f"curl -s -m 60 --socks5-hostname 127.0.0.1:9050 http://{seeded}/health")
+    # (this also shows Tor bootstrapped, where its log has been rotated since). A lookup can fail
+    # while the network's HSDirs change, so it is asked again for a while (onion_fetch).
+    health = onion_fetch(host, seeded, "/health", 150)
     assert json.loads(health)["status"] == "ok", health
     assert host.service("archy-app-archy-tor.service").is_running
 

@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from labhosts import ROOT, controller, lab_nodes, node_host, onion_answers, wait_until
+from labhosts import ROOT, controller, lab_nodes, node_host, onion_fetch, wait_until
 
 LAB = str(ROOT / "lab" / "lab")
 REGISTRY = "http://10.203.0.250:5000"
@@ -89,8 +89,7 @@ def test_private_tor_network_has_a_consensus_and_nodes_use_only_it():
         assert "TestingTorNetwork 1" in torrc and "Bridge " not in torrc
         assert sorted(line for line in torrc.splitlines() if line.startswith("DirAuthority ")) == sorted(dirauths)
         onion = host.file("/var/lib/tor/hidden_service_archipelago/hostname").content_string.strip()
-        wait_until(lambda: onion_answers(host, onion, "/health", 30),
-                   120, f"{node}'s onion to answer through its Tor on the lab network")
+        onion_fetch(host, onion, "/health", 120)
 
 
 def unpublished_onion():
@@ -110,7 +109,7 @@ def test_tor_verification_names_an_onion_that_does_not_answer():
         pytest.skip("arch1 is not stabilized (archy-tor is not a unit): run stabilize.yml first")
     own = host.check_output("cat /var/lib/tor/hidden_service_*/hostname").split()
     for onion in own:
-        wait_until(lambda: onion_answers(host, onion), 240, f"arch1's {onion} to answer through Tor")
+        onion_fetch(host, onion, "/", 240)
     fake, nobody = "/var/lib/tor/hidden_service_zz-nobody", unpublished_onion()
     uid, gid = host.check_output("stat -c '%u %g' /var/lib/tor").split()
     host.check_output(f"install -d -m 0700 -o {uid} -g {gid} {fake} && echo {nobody} > {fake}/hostname"
