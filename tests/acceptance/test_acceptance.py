@@ -2,7 +2,6 @@
 every check from each node toward each other node, --iterations rounds, TAP with --tap-stream).
 A check that cannot run where it runs is skipped with its reason, never passed: a method the
 node's backend does not offer is asked for, and its "method not found" is the reason."""
-import base64
 import hashlib
 import json
 import pathlib
@@ -15,6 +14,7 @@ import coincurve
 import pytest
 
 from labhosts import controller, onion_fetch, wait_until
+from onionaddr import is_onion_v3
 
 UI_APP = "archy-mempool-web"          # the UI tier: nothing depends on it
 UI_APP_UNIT = f"archy-app-{UI_APP}.service"
@@ -54,16 +54,6 @@ def app_units(node):
 
 def exited_containers(node):
     return node.host.check_output("podman ps -a --filter status=exited --format '{{.Names}}'").split()
-
-
-def valid_onion_v3(address):
-    """A v3 onion address: base32(pubkey 32 | checksum 2 | version 3) + '.onion' (rend-spec-v3)."""
-    m = re.fullmatch(r"([a-z2-7]{56})\.onion", address or "")
-    if not m:
-        return False
-    raw = base64.b32decode(m.group(1).upper())
-    pub, checksum, version = raw[:32], raw[32:34], raw[34:]
-    return version == b"\x03" and hashlib.sha3_256(b".onion checksum" + pub + version).digest()[:2] == checksum
 
 
 def test_test02_system_health(nodes, pair):
@@ -127,7 +117,7 @@ def test_test04_federation_join(nodes, pair):
     assert b_did in peers, f"{a} does not list {b} ({b_did})"
     peer = peers[b_did]
     assert peer["trust_level"] == "trusted", peer
-    assert peer["did"].startswith("did:") and valid_onion_v3(peer.get("onion")), peer
+    assert peer["did"].startswith("did:") and is_onion_v3(peer.get("onion")), peer
     assert time.time() - peer["last_seen"] < 600, f"{a} last saw {b} {time.time() - peer['last_seen']:.0f} s ago"
 
 
@@ -149,7 +139,7 @@ def test_test06_tor_services(nodes, pair):
     """US-05 (1): the node lists its backend's onion service with a valid v3 address."""
     _, a, _ = pair
     services = {s["name"]: s["onion"] for s in rpc(nodes[a], "tor.list-services")}
-    assert valid_onion_v3(services.get("archipelago")), services
+    assert is_onion_v3(services.get("archipelago")), services
 
 
 def test_test06_onion_reachability(nodes, pair):

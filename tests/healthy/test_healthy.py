@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from labhosts import ROOT, controller, node_address, node_host, node_rpc, onion_fetch, wait_until
+from onionaddr import onion_v3
 
 BOTH = ["arch1", "arch2"]
 MODEL = yaml.safe_load((ROOT / "inventories/lab/group_vars/archipelago/apps.yml").read_text())
@@ -133,6 +134,18 @@ def test_tor_upgraded_with_the_same_onion_address(node):
     health = onion_fetch(host, seeded, "/health", 150)
     assert json.loads(health)["status"] == "ok", health
     assert host.service("archy-app-archy-tor.service").is_running
+
+
+def test_each_onion_hostname_is_the_address_of_its_tor_key(node):
+    """Interop with Tor: every hidden-service folder's hostname is the v3 address (tests/onionaddr)
+    of the ed25519 public key Tor keeps beside it (a 32-byte tagged header, then the key)."""
+    _, host = node
+    folders = host.check_output("ls -d /var/lib/tor/hidden_service_*").split()
+    assert len(folders) >= 2, folders
+    for folder in folders:
+        key = host.file(f"{folder}/hs_ed25519_public_key").content
+        assert key.startswith(b"== ed25519v1-public: type0 ==") and len(key) == 64, folder
+        assert host.file(f"{folder}/hostname").content_string.strip() == onion_v3(key[32:]), folder
 
 
 def test_backend_lists_every_container(node):

@@ -3,8 +3,6 @@
 Runs in file order and leaves the lab up (seeded) at the end. Slow: the down/up test rebuilds
 the nodes from cached images.
 """
-import base64
-import hashlib
 import json
 import os
 import pathlib
@@ -13,10 +11,9 @@ import sys
 import urllib.request
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from labhosts import ROOT, controller, lab_nodes, node_host, onion_fetch, wait_until
+from onionaddr import fresh_onion_v3
 
 LAB = str(ROOT / "lab" / "lab")
 REGISTRY = "http://10.203.0.250:5000"
@@ -92,13 +89,6 @@ def test_private_tor_network_has_a_consensus_and_nodes_use_only_it():
         onion_fetch(host, onion, "/health", 120)
 
 
-def unpublished_onion():
-    """A valid v3 onion address (rend-spec-v3: base32 of key, checksum, version) of a fresh key."""
-    pub = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    checksum = hashlib.sha3_256(b".onion checksum" + pub + b"\x03").digest()[:2]
-    return base64.b32encode(pub + checksum + b"\x03").decode().lower() + ".onion"
-
-
 def test_tor_verification_names_an_onion_that_does_not_answer():
     """STAB-04 on the stabilized lab: a hidden-service folder whose onion no Tor publishes (a valid
     v3 address of a fresh key). The tor role's verification fails, names that onion alone, and
@@ -110,7 +100,7 @@ def test_tor_verification_names_an_onion_that_does_not_answer():
     own = host.check_output("cat /var/lib/tor/hidden_service_*/hostname").split()
     for onion in own:
         onion_fetch(host, onion, "/", 240)
-    fake, nobody = "/var/lib/tor/hidden_service_zz-nobody", unpublished_onion()
+    fake, nobody = "/var/lib/tor/hidden_service_zz-nobody", fresh_onion_v3()
     uid, gid = host.check_output("stat -c '%u %g' /var/lib/tor").split()
     host.check_output(f"install -d -m 0700 -o {uid} -g {gid} {fake} && echo {nobody} > {fake}/hostname"
                       f" && chown {uid}:{gid} {fake}/hostname && chmod 0600 {fake}/hostname")
