@@ -16,6 +16,7 @@ from labhosts import ROOT, controller, node_host
 BIN = pathlib.Path(sys.executable).parent
 GOOD = "1.9.1-lab.%d" % time.time()    # new each session, so the lab never runs it yet
 BROKEN = {"crash": "1.9.2-crash", "hang": "1.9.2-hang", "unhealthy": "1.9.2-unhealthy"}
+STAGED = "/opt/archipelago/releases"
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +51,24 @@ def state(name):
     return binary, health["result"]["status"], health["result"]["version"], version.stdout.strip() or None
 
 
+def staged_versions(host):
+    """{version: newest mtime} of the releases staged on a node (folders and tarballs)."""
+    out = host.check_output(f"find {STAGED} -mindepth 1 -maxdepth 1 -printf '%T@ %f\\n' 2>/dev/null || true")
+    versions = {}
+    for line in out.splitlines():
+        mtime, name = line.split(" ", 1)
+        version = re.sub(r"^archipelago-(.*)\.tar\.gz$", r"\1", name)
+        versions[version] = max(versions.get(version, 0.0), float(mtime))
+    return versions
+
+
+def stage_old_releases(host):
+    """Two staged releases from days ago (a folder and a tarball each), as earlier rollouts leave."""
+    for version, age in (("0.0.1-old", "3 days ago"), ("0.0.2-old", "2 days ago")):
+        host.check_output(f"install -d -m 0700 {STAGED}/{version} && : > {STAGED}/archipelago-{version}.tar.gz"
+                          f" && touch -d '{age}' {STAGED}/{version} {STAGED}/archipelago-{version}.tar.gz")
+
+
 def recap(out):
     return dict(re.findall(r"(arch\d) : ok=\d+ changed=(\d+)", out))
 
@@ -75,7 +94,14 @@ def test_dry_run_lists_the_change_and_changes_nothing(releases):
 
 
 def test_good_release_reaches_every_node_canary_first_then_idempotent(releases):
+    """The canary arch2 first, then arch1; each keeps its previous binary and the staged files of
+    its newest 2 releases only (release_staged_keep); a second run changes nothing."""
     before = {n: state(n) for n in ("arch1", "arch2")}
+    keep = {}
+    for node in ("arch1", "arch2"):
+        stage_old_releases(node_host(node))
+        staged = staged_versions(node_host(node))
+        keep[node] = {GOOD, max(staged, key=staged.get)}
     rc, out, took = canary(releases[GOOD])
     assert rc == 0, out[-4000:]
     after = {n: state(n) for n in ("arch1", "arch2")}
@@ -83,6 +109,7 @@ def test_good_release_reaches_every_node_canary_first_then_idempotent(releases):
         assert after[node][1:] == ("ok", GOOD, GOOD), after
         rollback = node_host(node).check_output("sha256sum /opt/archipelago/rollback/archipelago | cut -d' ' -f1")
         assert rollback == before[node][0]                     # the previous binary was kept
+        assert set(staged_versions(node_host(node))) == keep[node]   # 0.0.1-old at least is gone
     assert out.index("PLAY [Canary]") < out.index("arch2: deploy") < out.index("PLAY [The other nodes")
     assert out.index("PLAY [The other nodes") < out.index("arch1: deploy")
     rc, out, _ = canary(releases[GOOD])
