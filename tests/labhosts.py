@@ -95,9 +95,9 @@ def node_rpc(host, method, params=None, url="http://127.0.0.1/rpc/v1",
 def onion_fetch(host, onion, path="/", timeout=150, max_time=30, curl_args=""):
     """What `onion` answers at `path` (HTTP 2xx/3xx) through the node's own Tor SOCKS port, asking
     again until `timeout` s have passed (no attempt outlasts them). A fresh onion service takes a
-    while to be published, and a lookup can fail while the network's HSDirs change (on a test
-    network, every time period of 24 voting intervals). `curl_args` go to each curl (a method, a
-    body). The failure counts each curl error and ends with the Tor log."""
+    while to be published, and on a loaded machine Tor refuses a request at once now and then (its
+    circuit builds time out; README, "The lab's Tor network"). `curl_args` go to each curl (a
+    method, a body). The failure counts each curl error and ends with the Tor log."""
     errors, end = {}, time.monotonic() + timeout
 
     def attempt():

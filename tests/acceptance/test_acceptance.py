@@ -150,8 +150,8 @@ def test_test06_onion_reachability(nodes, pair):
         pytest.skip("acceptance_tor_network is false for this node: onion reachability not checked")
     services = {s["name"]: s["onion"] for s in rpc(nodes[b], "tor.list-services")}
     onion = services.pop("archipelago", None) or pytest.fail(f"{b} lists no archipelago onion service: {services}")
-    # Each request has 60 s through Tor; one that Tor refuses at once (a descriptor lookup while the
-    # network's HSDirs change) is asked again within those 60 s.
+    # Each request has 60 s through Tor; one that Tor refuses at once (a circuit build that timed
+    # out on a loaded machine) is asked again within those 60 s.
     body = shlex.quote(json.dumps({"method": "health"}))
     out = onion_fetch(nodes[a].host, onion, "/rpc/v1", 60, 60,
                       f"-X POST -H 'Content-Type: application/json' -d {body}")

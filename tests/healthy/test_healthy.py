@@ -129,8 +129,8 @@ def test_tor_upgraded_with_the_same_onion_address(node):
     log = host.check_output("podman logs archy-tor 2>&1")
     assert "missing protocols" not in log.lower() and "no more hsdir" not in log.lower()
     # STAB-04's own test, on the lab's private Tor network: the node reaches its onion through Tor
-    # (this also shows Tor bootstrapped, where its log has been rotated since). A lookup can fail
-    # while the network's HSDirs change, so it is asked again for a while (onion_fetch).
+    # (this also shows Tor bootstrapped, where its log has been rotated since). Tor can refuse a
+    # request at once on a loaded machine, so it is asked again for a while (onion_fetch).
     health = onion_fetch(host, seeded, "/health", 150)
     assert json.loads(health)["status"] == "ok", health
     assert host.service("archy-app-archy-tor.service").is_running
