@@ -28,11 +28,23 @@ def run_scenario(scenario):
     return res.returncode, res.stdout + res.stderr
 
 
+def failure_excerpt(plain):
+    """What to show of a failed run: the first task that failed and was not ignored, from its TASK
+    header (the end of a run is Molecule's destroy step, which says nothing of the cause), then
+    the run's last lines."""
+    starts = [m.start() for m in re.finditer(r"TASK \[", plain)] + [len(plain)]
+    for start, end in zip(starts, starts[1:]):
+        section = plain[start:end]
+        if re.search(r"fatal: \[|failed: \[|\[ERROR\]: Task failed", section) and "...ignoring" not in section:
+            return section[:5000] + "\n[...]\n" + plain[-1500:]
+    return plain[-6000:]
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_molecule_scenario(scenario):
     rc, out = run_scenario(scenario)
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
-    assert rc == 0, plain[-6000:]
+    assert rc == 0, failure_excerpt(plain)
     sequence = yaml.safe_load((ROOT / "molecule" / scenario / "molecule.yml").read_text())["scenario"]["test_sequence"]
     for step in [s for s in sequence if s in ("converge", "idempotence", "side_effect", "verify")]:
         assert re.search(rf"{step}: Executed: Successful", plain), f"{step} did not run: {plain[-3000:]}"

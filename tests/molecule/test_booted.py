@@ -1,0 +1,100 @@
+"""molecule/shared/tasks/booted.yml, the first task of every scenario's prepare: it waits for a fresh
+lab node's systemd without putting a file on the node.
+
+Why it matters: during boot systemd-tmpfiles-setup empties /tmp, and a module started before that
+loses the payload Ansible copied there (a CI run failed so, on the federation scenario's first
+task). Each test starts its own node container the way Molecule's platforms do and removes it.
+"""
+import json
+import pathlib
+import re
+import sys
+
+import pytest
+import yaml
+
+from labhosts import ROOT, controller
+
+PLAYBOOK_BIN = str(pathlib.Path(sys.executable).parent / "ansible-playbook")
+NAME = "archy-test-booted"
+BOOTED = ROOT / "molecule" / "shared" / "tasks" / "booted.yml"
+PLATFORM = yaml.safe_load((ROOT / "molecule" / "federation" / "molecule.yml").read_text())["platforms"][0]
+
+
+def start_node(command, *extra):
+    """A node container like the scenario's first platform, but its own name and address."""
+    opts = [o for o in PLATFORM["extra_opts"] if not o.startswith("--ip=")] + list(extra)
+    controller(["podman", "rm", "-f", "-i", NAME])
+    controller(["podman", "run", "-d", "--name", NAME, "--hostname", "booted", "--privileged", "--systemd=false",
+                "--ip=10.203.0.30", "-e", "container=podman", *opts, PLATFORM["image"], *command])
+
+
+@pytest.fixture
+def playbook(tmp_path):
+    """Run booted.yml, then a module that reports the kernel's uptime, against the test node."""
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {NAME: {
+        "ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3"}}}}))
+    play = tmp_path / "play.yml"
+    play.write_text(yaml.safe_dump([{
+        "name": "booted, then a module", "hosts": "all", "gather_facts": False,
+        "tasks": [
+            {"name": "Booted", "ansible.builtin.import_tasks": str(BOOTED)},
+            {"name": "Uptime", "ansible.builtin.command": "cat /proc/uptime", "register": "up", "changed_when": False},
+            {"name": "Report", "ansible.builtin.debug": {"msg": "UPTIME={{ up.stdout.split()[0] }}"}},
+        ]}]))
+
+    def run():
+        return controller([PLAYBOOK_BIN, "-i", str(inventory), str(play)], check=False, timeout=300,
+                          env_extra={"ANSIBLE_PODMAN_EXTRA_ARGS": "--log-level=error"})
+    yield run
+    controller(["podman", "rm", "-f", "-i", NAME])
+
+
+def tmpfiles_finished_at():
+    """Monotonic time (s, the kernel's clock) at which the node's boot finished emptying /tmp."""
+    out = controller(["podman", "exec", NAME, "journalctl", "-b", "-o", "json", "--no-pager",
+                      "-u", "systemd-tmpfiles-setup.service"]).stdout
+    done = [json.loads(line) for line in out.splitlines() if line.strip()]
+    done = [e for e in done if str(e.get("MESSAGE", "")).startswith("Finished")]
+    assert done, f"no 'Finished' entry of systemd-tmpfiles-setup on {NAME}:\n{out[-1500:]}"
+    return int(done[0]["__MONOTONIC_TIMESTAMP"]) / 1e6
+
+
+def test_booted_waits_for_the_boot_that_empties_tmp(playbook):
+    """Started at once after the container: passes, and the next module starts after /tmp was emptied."""
+    start_node([PLATFORM["command"]])
+    res = playbook()
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    module_started = float(re.search(r"UPTIME=([0-9.]+)", res.stdout).group(1))
+    assert tmpfiles_finished_at() < module_started
+    state = controller(["podman", "exec", NAME, "systemctl", "is-system-running"], check=False).stdout.strip()
+    assert state in ("running", "degraded")
+
+
+def task_output(stdout, task):
+    """The lines Ansible printed for one task (from its TASK header to the next one)."""
+    m = re.search(rf"TASK \[{re.escape(task)}[^\]]*\].*?(?=\nTASK \[|\nPLAY RECAP)", stdout, re.S)
+    assert m, f"no task {task!r} in:\n{stdout[-3000:]}"
+    return m.group(0)
+
+
+def test_booted_puts_no_file_on_the_node(playbook):
+    """With Ansible's temporary folders read-only the wait still passes, and the next module,
+    which needs them, fails:
+    the wait cannot lose a payload to the boot's clean-up, since it has none."""
+    start_node([PLATFORM["command"]], "--tmpfs=/root/.ansible:ro", "--tmpfs=/tmp:ro", "--tmpfs=/var/tmp:ro")
+    res = playbook()
+    assert re.search(r"ok: \[archy-test-booted\]", task_output(res.stdout, "Booted")), res.stdout[-3000:]
+    assert re.search(r"fatal: \[archy-test-booted\]", task_output(res.stdout, "Uptime")), res.stdout[-3000:]
+    assert res.returncode != 0
+
+
+def test_booted_fails_on_a_node_whose_systemd_never_runs(playbook):
+    """A container without systemd as PID 1: the wait must fail with systemd's own state, not pass."""
+    start_node(["sleep", "infinity"])
+    res = playbook()
+    assert res.returncode != 0
+    assert re.search(r"fatal: \[archy-test-booted\]", res.stdout), res.stdout[-3000:]
+    assert "offline" in res.stdout, res.stdout[-3000:]
+    assert "UPTIME=" not in res.stdout
