@@ -1,6 +1,7 @@
 """Where the lab nodes are, read from the lab inventory (one source of truth)."""
 import os
 import pathlib
+import re
 import subprocess
 import tempfile
 import time
@@ -67,6 +68,14 @@ def controller(cmd, check=True, timeout=900, env_extra=None):
     if check and res.returncode != 0:
         raise AssertionError(f"{cmd!r} failed rc={res.returncode}\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
     return res
+
+
+def task_sections(text):
+    """[(task name, its output)] of ansible-playbook output (plain or as Molecule prints it), each
+    from its TASK header up to the next TASK header or PLAY RECAP."""
+    marks = [(m.start(), m.group(1)) for m in re.finditer(r"TASK \[([^\]]*)\]|PLAY RECAP", text)]
+    ends = [start for start, _ in marks[1:]] + [len(text)]
+    return [(name, text[start:end]) for (start, name), end in zip(marks, ends) if name is not None]
 
 
 def node_rpc(host, method, params=None, url="http://127.0.0.1/rpc/v1",

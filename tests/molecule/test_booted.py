@@ -13,7 +13,7 @@ import sys
 import pytest
 import yaml
 
-from labhosts import ROOT, controller
+from labhosts import ROOT, controller, task_sections
 
 PLAYBOOK_BIN = str(pathlib.Path(sys.executable).parent / "ansible-playbook")
 NAME = "archy-test-booted"
@@ -73,16 +73,15 @@ def test_booted_waits_for_the_boot_that_empties_tmp(playbook):
 
 
 def task_output(stdout, task):
-    """The lines Ansible printed for one task (from its TASK header to the next one)."""
-    m = re.search(rf"TASK \[{re.escape(task)}[^\]]*\].*?(?=\nTASK \[|\nPLAY RECAP)", stdout, re.S)
-    assert m, f"no task {task!r} in:\n{stdout[-3000:]}"
-    return m.group(0)
+    """The lines Ansible printed for one task."""
+    found = [section for name, section in task_sections(stdout) if name.startswith(task)]
+    assert found, f"no task {task!r} in:\n{stdout[-3000:]}"
+    return found[0]
 
 
 def test_booted_puts_no_file_on_the_node(playbook):
-    """With Ansible's temporary folders read-only the wait still passes, and the next module,
-    which needs them, fails:
-    the wait cannot lose a payload to the boot's clean-up, since it has none."""
+    """With Ansible's temporary folders read-only the wait still passes, and the next module, which
+    needs them, fails: the wait cannot lose a payload to the boot's clean-up, since it has none."""
     start_node([PLATFORM["command"]], "--tmpfs=/root/.ansible:ro", "--tmpfs=/tmp:ro", "--tmpfs=/var/tmp:ro")
     res = playbook()
     assert re.search(r"ok: \[archy-test-booted\]", task_output(res.stdout, "Booted")), res.stdout[-3000:]

@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from labhosts import ROOT, controller, wait_until
+from labhosts import ROOT, controller, task_sections, wait_until
 
 BIN = pathlib.Path(sys.executable).parent
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
@@ -32,9 +32,7 @@ def failure_excerpt(plain):
     """What to show of a failed run: the first task that failed and was not ignored, from its TASK
     header (the end of a run is Molecule's destroy step, which says nothing of the cause), then
     the run's last lines."""
-    starts = [m.start() for m in re.finditer(r"TASK \[", plain)] + [len(plain)]
-    for start, end in zip(starts, starts[1:]):
-        section = plain[start:end]
+    for _, section in task_sections(plain):
         if re.search(r"fatal: \[|failed: \[|\[ERROR\]: Task failed", section) and "...ignoring" not in section:
             return section[:5000] + "\n[...]\n" + plain[-1500:]
     return plain[-6000:]
