@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up of the controller (this machine, Debian 12, root) for the lab and the tests.
 # Changes only what is missing and prints each change:
-#   - Debian packages: podman, runc, netavark, aardvark-dns, iptables, debootstrap, curl, jq, python3-venv,
+#   - Debian packages: podman, runc, netavark, aardvark-dns, iptables, debootstrap, curl, jq, python3-venv, openssh-client,
 #     and nodejs + npm when no node is on PATH (the did:dht interop peers)
 #   - /etc/containers/containers.conf: runtime runc and default ulimits within root's hard limits
 #   - a Python virtualenv with requirements.txt (cached per requirements hash)
@@ -17,7 +17,7 @@ changed=0
 note() { echo "setup: $*"; changed=$((changed + 1)); }
 
 # 1) Debian packages
-pkgs=(podman runc netavark aardvark-dns iptables uidmap slirp4netns fuse-overlayfs debootstrap curl jq python3-venv git)
+pkgs=(podman runc netavark aardvark-dns iptables uidmap slirp4netns fuse-overlayfs debootstrap curl jq python3-venv git openssh-client)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -14,23 +14,92 @@ INVENTORY = ROOT / "inventories" / "lab"
 LAB_API = ROOT / "lab" / "api" / "archipelago"
 
 
+CACHE = pathlib.Path(os.environ.get("ARCHY_CACHE") or "/var/cache/archipelago-lab")
+SSH_DIR = CACHE / "ssh"     # lab/lab: the deploy key, known_hosts
+
+
+def inventory_hosts(inventory=INVENTORY, group="all"):
+    """{name: hostvars} for the hosts of `group` in an Ansible inventory, each variable templated as
+    Ansible would (the lab inventory computes its key and known_hosts paths); one that cannot be
+    templated on its own is left as written."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.template import Templar
+    from ansible.vars.manager import VariableManager
+    init_plugin_loader([])
+    loader = DataLoader()
+    inv = InventoryManager(loader=loader, sources=[str(inventory)])
+    manager = VariableManager(loader=loader, inventory=inv)
+    hosts = {}
+    for host in inv.get_hosts(group):
+        raw = manager.get_vars(host=host, include_hostvars=False)
+        templar = Templar(loader=loader, variables=raw)
+        rendered = {}
+        for key, value in raw.items():
+            try:
+                rendered[key] = templar.template(value)
+            except Exception:  # noqa: BLE001 - a variable that needs a play's context stays raw
+                rendered[key] = value
+        hosts[host.name] = rendered
+    return hosts
+
+
+def ssh_host(hostvars):
+    """A testinfra host reached the way Ansible reaches it with these (templated) host variables:
+    SSH as ansible_user with the inventory's key and SSH arguments, sudo when ansible_become, one
+    multiplexed connection per node."""
+    user, address = hostvars.get("ansible_user"), hostvars.get("ansible_host")
+    spec = "ssh://" + (f"{user}@" if user else "") + str(address)
+    if hostvars.get("ansible_port"):
+        spec += f":{hostvars['ansible_port']}"
+    extra = " ".join(str(hostvars.get(k) or "") for k in ("ansible_ssh_common_args", "ansible_ssh_extra_args"))
+    control = pathlib.Path("~/.ansible/cp").expanduser()     # where Ansible keeps its own sockets
+    control.mkdir(mode=0o700, parents=True, exist_ok=True)
+    extra += f" -o ControlMaster=auto -o ControlPersist=120s -o ControlPath={control}/testinfra-%C"
+    return testinfra.get_host(spec, ssh_identity_file=hostvars.get("ansible_ssh_private_key_file"),
+                              ssh_extra_args=extra.strip(), sudo=bool(hostvars.get("ansible_become")),
+                              sudo_user=hostvars.get("ansible_become_user"))
+
+
+_LAB = {}
+
+
+def lab_hostvars(name):
+    """The lab inventory's (templated) variables of a lab node."""
+    if not _LAB:
+        _LAB.update(inventory_hosts(INVENTORY))
+    return _LAB[name]
+
+
 def lab_nodes():
-    """{inventory name: container name} for every lab node."""
-    nodes = {}
-    for f in sorted((INVENTORY / "host_vars").glob("*.yml")):
-        data = yaml.safe_load(f.read_text()) or {}
-        nodes[f.stem] = data["ansible_host"]
-    return nodes
+    """{inventory name: container name} for the lab inventory's nodes (group archipelago)."""
+    return {name: node_container(name) for name in sorted(inventory_hosts(INVENTORY, "archipelago"))}
 
 
 def node_address(name):
-    """The lab node's address on the lab network (lab_node_address in its host_vars)."""
-    return yaml.safe_load((INVENTORY / "host_vars" / f"{name}.yml").read_text())["lab_node_address"]
+    """The lab node's address on the lab network (its ansible_host)."""
+    return lab_hostvars(name)["ansible_host"]
+
+
+def node_container(name):
+    """The Podman container of a lab node, for the lab's own plumbing (lab/lab names it so)."""
+    return f"archy-lab-{name}"
 
 
 def node_host(name):
-    """A testinfra host for the lab node, through `podman exec` (the podman:// backend)."""
-    return testinfra.get_host("podman://" + lab_nodes()[name])
+    """A testinfra host for the lab node, reached as production's are: SSH as the deploy user, sudo."""
+    return ssh_host(lab_hostvars(name))
+
+
+def lab_ssh_vars(address):
+    """Ansible connection variables for a lab node at `address` outside the lab inventory (a test's
+    own node): the lab's deploy key and known_hosts, as inventories/lab sets them."""
+    return {"ansible_host": address, "ansible_connection": "ssh", "ansible_user": "archipelago",
+            "ansible_become": True, "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_ssh_private_key_file": str(SSH_DIR / "id_ed25519"),
+            "ansible_ssh_common_args": f"-o UserKnownHostsFile={SSH_DIR / 'known_hosts'} "
+                                       "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"}
 
 
 def free_port():

@@ -2,18 +2,14 @@
 node toward each other node of the group, for --iterations rounds. TAP with --tap-stream
 (pytest-tap); scripts/acceptance.sh runs it."""
 import itertools
-import json
 import pathlib
-import subprocess
-import sys
 
 import pytest
 import testinfra
 
-from labhosts import node_rpc
+from labhosts import inventory_hosts, node_rpc, ssh_host
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BIN = pathlib.Path(sys.executable).parent
 
 
 def pytest_addoption(parser):
@@ -26,22 +22,12 @@ def pytest_addoption(parser):
 
 
 def load_inventory(config):
-    out = subprocess.run([str(BIN / "ansible-inventory"), "-i", config.getoption("--inventory"), "--list"],
-                         capture_output=True, text=True, check=True, cwd=ROOT)
-    inv = json.loads(out.stdout)
-
-    def hosts(group, seen=()):
-        entry = inv.get(group, {})
-        found = set(entry.get("hosts", []))
-        for child in entry.get("children", []):
-            if child not in seen:
-                found |= hosts(child, seen + (group,))
-        return found
-    names = sorted(hosts(config.getoption("--group")))
-    if not names:
-        raise pytest.UsageError("no hosts in group %r of %s" % (config.getoption("--group"),
-                                                               config.getoption("--inventory")))
-    return names, inv.get("_meta", {}).get("hostvars", {})
+    """The group's host names and their (templated) host variables."""
+    inventory = config.getoption("--inventory")
+    hostvars = inventory_hosts(inventory, config.getoption("--group"))
+    if not hostvars:
+        raise pytest.UsageError("no hosts in group %r of %s" % (config.getoption("--group"), inventory))
+    return sorted(hostvars), hostvars
 
 
 def pytest_configure(config):
@@ -69,13 +55,16 @@ class Node:
     rpc() calls its backend from inside the node, logging in with the password file the inventory
     names (archipelago_rpc_password_file)."""
 
-    def __init__(self, name, hostvars, inventory):
+    def __init__(self, name, hostvars):
         self.name, self.vars = name, hostvars
-        if hostvars.get("ansible_connection") in ("containers.podman.podman", "podman"):
-            self.host = testinfra.get_host("podman://" + hostvars.get("ansible_host", name))
+        connection = hostvars.get("ansible_connection", "ssh")
+        if connection in ("ssh", "smart"):
+            self.host = ssh_host(dict(hostvars, ansible_host=hostvars.get("ansible_host", name)))
+        elif connection == "local":
+            self.host = testinfra.get_host("local://", sudo=bool(hostvars.get("ansible_become")))
         else:
-            self.host = testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, inventory))
-        self.address = hostvars.get("lab_node_address") or hostvars.get("ansible_host", name)
+            raise pytest.UsageError(f"{name}: ansible_connection {connection!r}: the suite reaches nodes over SSH")
+        self.address = hostvars.get("ansible_host", name)
         self.password_file = hostvars.get("archipelago_rpc_password_file", "/etc/archipelago/admin-password")
 
     def rpc(self, method, params=None):
@@ -86,8 +75,7 @@ class Node:
 @pytest.fixture(scope="session")
 def nodes(request):
     names, hostvars = load_inventory(request.config)
-    inventory = request.config.getoption("--inventory")
-    return {n: Node(n, hostvars.get(n, {}), inventory) for n in names}
+    return {n: Node(n, hostvars[n]) for n in names}
 
 
 def pytest_terminal_summary(terminalreporter, config):

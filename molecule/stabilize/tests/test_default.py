@@ -8,7 +8,8 @@ import yaml
 MODEL = yaml.safe_load(open(os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"],
                                          "inventories/lab/group_vars/archipelago/apps.yml")))
 TIERS = ["db", "core", "dependent", "app", "ui"]
-testinfra_hosts = ["podman://" + h for h in testinfra.utils.ansible_runner.AnsibleRunner(
+# Over SSH as the deploy user with sudo, from Molecule's inventory (its connection options).
+testinfra_hosts = ["ansible://" + h for h in testinfra.utils.ansible_runner.AnsibleRunner(
     os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("all")]
 
 
