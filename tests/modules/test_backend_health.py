@@ -1,6 +1,7 @@
 """backend_health run by ansible-playbook against lab API instances: healthy (with and without a
 version), a backend whose health answers an error, one that is down, one that comes up during
 the wait, and bad input."""
+import socket
 import subprocess
 import sys
 import threading
@@ -38,16 +39,25 @@ def test_down_then_up_within_the_wait(play, spawn_api):
     rc, res, _ = play([health(a.url, timeout=1, interval=0.2)])
     assert rc != 0 and "no answer" in res[0]["msg"] and "Connection refused" in res[0]["msg"], res[0]["msg"]
 
-    def restart():   # the same backend comes back on its port while the module waits
+    # The backend comes back on its port only after the module's first attempt failed: a listener
+    # takes that attempt and drops it, then the same backend starts (no timer racing the module).
+    gate = socket.socket()
+    gate.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    gate.bind(("127.0.0.1", a.port))
+    gate.listen()
+    gate.settimeout(60)
+
+    def first_attempt_then_up():
+        conn, _ = gate.accept()
+        conn.close()
+        gate.close()
         a.proc = subprocess.Popen([sys.executable, str(API)], env=a.env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
-    timer = threading.Timer(3.0, restart)
-    timer.start()
-    try:
-        rc, res, _ = play([health(a.url, timeout=30)])
-    finally:
-        timer.join()
-    assert rc == 0 and res[0]["healthy"] and res[0]["attempts"] > 1 and res[0]["waited"] >= 1, res[0]
+    backend = threading.Thread(target=first_attempt_then_up, daemon=True)
+    backend.start()
+    rc, res, _ = play([health(a.url, timeout=30, interval=0.2)])
+    backend.join(10)
+    assert rc == 0 and res[0]["healthy"] and res[0]["attempts"] > 1 and res[0]["waited"] > 0, res[0]
 
 
 def test_bad_input_is_a_clear_error(play):
