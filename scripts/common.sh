@@ -23,3 +23,11 @@ wait_for() {
     sleep 1
   done
 }
+
+# Opt-in: Mitogen's strategy for ansible-playbook (README, "Speed"). `use_mitogen VENV` exports
+# what Ansible needs to find and use it; the plain strategy stays the default.
+use_mitogen() {
+  local dir; dir=$("$1/bin/python" -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))') \
+    || die "mitogen is not installed in $1 (requirements.txt pins it; run scripts/setup-host.sh)"
+  export ANSIBLE_STRATEGY_PLUGINS="$dir/plugins/strategy" ANSIBLE_STRATEGY=mitogen_linear
+}

@@ -23,6 +23,7 @@ cd "$ROOT"
 # shellcheck source=scripts/common.sh
 . scripts/common.sh
 
+t_start=$SECONDS
 scripts/setup-host.sh
 uplog=$(mktemp); trap 'rm -f "$uplog"' EXIT
 lab/lab up >"$uplog"; cat "$uplog"; up=$(cat "$uplog")
@@ -31,6 +32,7 @@ case "$up" in
   *"seeded: arch1 arch2"*) ;;
   *) lab/lab reset ;;
 esac
+t_lab=$((SECONDS - t_start))
 
 # The Molecule scenarios run on their own lab node, beside the suites below (they take a while);
 # tests/molecule waits for their results.
@@ -39,9 +41,10 @@ export ARCHY_MOLECULE_RESULTS
 (
   for f in molecule/*/molecule.yml; do
     s=$(basename "$(dirname "$f")")
-    rc=0
+    rc=0; t0=$SECONDS
     PATH="$ROOT/.venv/bin:$PATH" timeout 3000 .venv/bin/molecule test -s "$s" \
       >"$ARCHY_MOLECULE_RESULTS/$s.log" 2>&1 </dev/null || rc=$?
+    echo "$((SECONDS - t0))" >"$ARCHY_MOLECULE_RESULTS/$s.seconds"
     echo "$rc" >"$ARCHY_MOLECULE_RESULTS/$s.rc"
   done
 ) &
@@ -52,4 +55,7 @@ rc=0
   tests/unit tests/api tests/modules tests/incident tests/playbooks tests/healthy tests/fleet tests/acceptance --iterations 2 --reboots 1 tests/molecule tests/lab "$@" || rc=$?
 # Leave no Molecule node behind (pytest -k may have skipped the test that waits for them).
 wait "$molecule_pid" || true
+echo "durations: set-up and lab ${t_lab} s; Molecule scenarios (beside the suites):" \
+  "$(for f in "$ARCHY_MOLECULE_RESULTS"/*.seconds; do [ -f "$f" ] && printf '%s %s s; ' "$(basename "$f" .seconds)" "$(cat "$f")"; done)" \
+  "whole run $((SECONDS - t_start)) s"
 exit $rc

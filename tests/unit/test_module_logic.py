@@ -79,3 +79,16 @@ def test_read_invite_refuses_expired_and_unknown_key_types():
         invite.read_invite(code)
     with pytest.raises(invite.InviteError, match="unknown key type"):
         invite.did_key_public("did:key:z" + b58(b"\xe7\x01" + b"\x02" * 33))
+
+
+def test_unit_states_and_unit_up():
+    from ansible_collections.archipelago.node.plugins.filter.systemd import unit_states
+    from ansible_collections.archipelago.node.plugins.test.units import unit_up
+    out = ("Id=a.service\nActiveState=active\nUnitFileState=enabled\n\n"
+           "Id=b.service\nActiveState=inactive\nUnitFileState=\n\n"
+           "Id=c.target\nActiveState=active\nUnitFileState=disabled\n")
+    states = unit_states(out)
+    assert set(states) == {"a.service", "b.service", "c.target"}
+    assert unit_up(states["a.service"]) and not unit_up(states["b.service"]) and not unit_up(states["c.target"])
+    assert not unit_up({}) and not unit_up(None)
+    assert unit_states("") == {}

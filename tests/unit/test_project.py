@@ -84,3 +84,38 @@ def test_role_argument_specs_match_defaults(role):
         assert options[name].get("default") == value, f"{name}: spec {options[name].get('default')!r} != {value!r}"
     for name in options:
         assert name.startswith(role.name + "_"), f"{name} is not prefixed with the role name"
+
+
+CONNECTION_VARS = ("ansible_connection", "ansible_user", "ansible_become", "ansible_python_interpreter")
+
+
+def test_lab_and_production_reach_nodes_the_same_way():
+    """Both inventories: SSH as the deploy user, sudo; the lab differs only in key and known_hosts."""
+    lab = yaml.safe_load((ROOT / "inventories" / "lab" / "group_vars" / "archipelago" / "main.yml").read_text())
+    prod = yaml.safe_load((ROOT / "inventories" / "production" / "group_vars" / "archipelago.yml").read_text())
+    for var in CONNECTION_VARS:
+        assert lab.get(var) == prod.get(var), f"{var}: lab {lab.get(var)!r}, production {prod.get(var)!r}"
+    assert prod["ansible_connection"] == "ssh" and prod["ansible_user"] == "archipelago" and prod["ansible_become"]
+    assert "StrictHostKeyChecking=yes" in lab["ansible_ssh_common_args"]
+    assert "ansible_podman_extra_args" not in lab
+
+
+def test_host_key_checking_is_not_turned_off():
+    import configparser
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "ansible.cfg")
+    assert cfg.get("defaults", "host_key_checking", fallback="True").lower() not in ("false", "no", "0")
+    for f in (ROOT / "inventories").rglob("*.yml"):
+        assert not re.search(r"StrictHostKeyChecking=no|host_key_checking:\s*false", f.read_text(), re.I), f
+    molecule = (ROOT / ".config" / "molecule" / "config.yml").read_text()
+    assert "host_key_checking: true" in molecule and "StrictHostKeyChecking=yes" in molecule
+
+
+def test_no_suite_reaches_a_node_with_podman_exec():
+    """The suites under test reach nodes over SSH; the podman connection appears nowhere they run."""
+    for suite in ("incident", "healthy", "fleet", "acceptance", "molecule", "playbooks", "lab"):
+        for f in (ROOT / "tests" / suite).rglob("*.py"):
+            text = f.read_text()
+            assert "podman://" not in text and "containers.podman.podman\"" not in text, f
+    for f in list((ROOT / "molecule").rglob("*.yml")) + list((ROOT / "molecule").rglob("*.py")):
+        assert "containers.podman.podman" not in f.read_text() and "podman://" not in f.read_text(), f
