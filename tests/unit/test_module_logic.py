@@ -10,7 +10,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "collections"))
+from ansible_collections.archipelago.node.plugins.filter.systemd import unit_states  # noqa: E402
 from ansible_collections.archipelago.node.plugins.module_utils import identity, invite  # noqa: E402
+from ansible_collections.archipelago.node.plugins.test.units import unit_up  # noqa: E402
 
 PUB = "a" * 64
 
@@ -82,8 +84,6 @@ def test_read_invite_refuses_expired_and_unknown_key_types():
 
 
 def test_unit_states_and_unit_up():
-    from ansible_collections.archipelago.node.plugins.filter.systemd import unit_states
-    from ansible_collections.archipelago.node.plugins.test.units import unit_up
     out = ("Id=a.service\nActiveState=active\nUnitFileState=enabled\n\n"
            "Id=b.service\nActiveState=inactive\nUnitFileState=\n\n"
            "Id=c.target\nActiveState=active\nUnitFileState=disabled\n")

@@ -14,7 +14,11 @@ testinfra_hosts = ["ansible://" + h for h in testinfra.utils.ansible_runner.Ansi
 
 
 def test_node_was_rebooted(host):
-    # PID 1 started after the containers were created by converge: the reboot happened.
+    """PID 1 started after converge wrote the apps' target (idempotence does not rewrite it): the
+    side effect's reboot happened. Without a reboot PID 1 is older than that file."""
+    booted = int(host.check_output("date -d \"$(ps -o lstart= -p 1)\" +%s"))
+    converged = int(host.check_output("stat -c %Y /etc/systemd/system/archipelago-apps.target"))
+    assert booted > converged, f"PID 1 started at {booted}, before converge wrote the target at {converged}"
     assert host.service("archipelago-apps.target").is_running
 
 
