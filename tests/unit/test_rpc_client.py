@@ -147,3 +147,84 @@ def test_read_password_from_file(tmp_path):
     assert rpc.read_password(password_file=str(f)) == "s3cret-pass"
     with pytest.raises(rpc.RpcError):
         rpc.read_password(password_file=str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize("url, message", [
+    ("file:///etc/shadow", "not file://"), ("data:text/plain,x", "not data://"), ("ftp://host/x", "not ftp://"),
+    ("http://admin:hunter2@127.0.0.1:5678/rpc/v1", "must not carry a user or password"),
+    ("http://[::1/rpc", "not a valid URL"), ("http:///rpc/v1", "names no host"), ("http://a b/", "without spaces"),
+    ("127.0.0.1:5678/rpc/v1", "http:// or https://"),
+])
+def test_urls_that_are_not_the_backend_are_refused_without_echoing_secrets(url, message):
+    with pytest.raises(rpc.RpcError) as exc:
+        rpc.check_url(url)
+    assert message in exc.value.message and "hunter2" not in exc.value.message and "shadow" not in exc.value.message
+    assert rpc.check_url(URL) == URL
+
+
+def test_password_file_only_a_small_regular_utf8_file(tmp_path):
+    import os
+    good = tmp_path / "pw"
+    good.write_text("s3cret\nsecond line\n")
+    assert rpc.read_password(password_file=str(good)) == "s3cret"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 5000)
+    latin = tmp_path / "latin"
+    latin.write_bytes(b"caf\xe9\n")
+    for path, message in ((str(fifo), "not a regular file"), ("/dev/zero", "not a regular file"),
+                          (str(big), "larger than"), (str(latin), "not UTF-8"), ("/a\x00b", "without NUL"),
+                          (str(tmp_path / "missing"), "cannot read password_file")):
+        with pytest.raises(rpc.RpcError) as exc:
+            rpc.read_password(password_file=path)
+        assert message in exc.value.message, (path, exc.value.message)
+
+
+def test_an_error_in_any_form_is_an_error_and_deep_nesting_is_a_protocol_error():
+    assert rpc.parse_envelope(200, json.dumps({"result": None, "error": {}}))[1] is not None
+    c, _, _ = client([(200, env({"ok": True})), (200, json.dumps({"result": {"x": 1}, "error": {}}))])
+    with pytest.raises(rpc.RpcError) as exc:
+        c.call("node.did")
+    assert exc.value.kind == "refused"
+    with pytest.raises(rpc.RpcError) as exc:
+        rpc.parse_envelope(200, "[" * 100000 + "]" * 100000)
+    assert exc.value.kind == "protocol"
+
+
+def test_limits_and_one_deadline_per_run():
+    for timeout, retries in ((0, 3), (301, 3), (10, -1), (10, 1000000)):
+        with pytest.raises(rpc.RpcError):
+            rpc.check_limits(timeout, retries)
+    rpc.check_limits(10, 3)
+    # a back-off that would pass the deadline is not slept: the run ends with a clear message
+    c, t, delays = client([OSError("refused")] * 5, retries=4, retry_delay=10.0, budget=5)
+    with pytest.raises(rpc.RpcError) as exc:
+        c.call("health")
+    assert "no time left in this run" in exc.value.message and delays == []
+
+
+class Trickle:
+    """A reply that sends a byte at a time, or too much."""
+
+    def __init__(self, total, clock):
+        self.left, self.clock = total, clock
+
+    def read(self, n):
+        if self.left <= 0:
+            return b""
+        self.left -= 1
+        self.clock[0] += 1.0
+        return b"x"
+
+
+def test_a_reply_that_trickles_or_is_too_large_is_refused(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(rpc.time, "monotonic", lambda: clock[0])
+    with pytest.raises(rpc.RpcError) as exc:
+        rpc.read_bounded(Trickle(100, clock), deadline=5.0)
+    assert "still arriving" in exc.value.message
+    with pytest.raises(rpc.RpcError) as exc:
+        rpc.read_bounded(Trickle(100, clock), deadline=None, limit=10)
+    assert "larger than 10 bytes" in exc.value.message
+    assert rpc.read_bounded(Trickle(3, clock), deadline=None) == "xxx"

@@ -28,6 +28,10 @@ UNAUTHENTICATED = frozenset(["health", "auth.login", "auth.login.totp", "auth.lo
 SECRET_KEYS = frozenset(["password", "passphrase", "code", "secret", "totp_code", "invite_code",
                          "csrf_token", "session", "nostr_secret", "private_key"])
 REDACTED = "********"
+MAX_BODY = 4 * 1024 * 1024        # a backend reply larger than this is refused, not read on
+MAX_PASSWORD_FILE = 4096
+RETRIES_MAX = 10
+TIMEOUT_MAX = 300
 
 
 class RpcError(Exception):
@@ -54,19 +58,44 @@ def redact(value):
 
 def parse_envelope(status, body):
     """(result, error) from an HTTP status and body text; RpcError(kind=protocol) when it is
-    not the backend's envelope."""
+    not the backend's envelope. An `error` that is set in any form (even {}) is an error."""
     try:
         data = json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):   # not JSON, or nested too deeply to be a reply
         data = None
     if not isinstance(data, dict) or ("result" not in data and "error" not in data):
         snippet = (body or "")[:120].replace("\n", " ")
         raise RpcError("HTTP %s with a body that is not the backend's JSON envelope: %r" % (status, snippet),
                        status=status, kind="protocol")
     error = data.get("error")
-    if error is not None and not isinstance(error, dict):
-        error = {"code": -1, "message": str(error)}
+    if error is not None:
+        if not isinstance(error, dict):
+            error = {"code": -1, "message": str(error)[:200]}
+        message = error.get("message")
+        error = {"code": error.get("code"), "message": str(message)[:500] if message else "an error without a message"}
     return data.get("result"), error
+
+
+def check_url(url):
+    """The RPC URL, refused unless it is http(s)://host[:port]/path with no user or password in it.
+    The message never repeats what stood before the host."""
+    from ansible.module_utils.six.moves.urllib.parse import urlsplit
+    if not isinstance(url, str) or not url or any(ord(c) < 33 for c in url):
+        raise RpcError("url must be an http:// or https:// URL without spaces or control characters", kind="usage")
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise RpcError("url is not a valid URL (%s)" % exc, kind="usage")
+    if parts.scheme not in ("http", "https"):
+        raise RpcError("url must be an http:// or https:// URL, not %s://" % (parts.scheme or "(none)")[:16],
+                       kind="usage")
+    if "@" in parts.netloc:
+        raise RpcError("url must not carry a user or password (use password_file); the URL is not shown",
+                       kind="usage")
+    if not host:
+        raise RpcError("url %s names no host" % url, kind="usage")
+    return url
 
 
 def backoff_delays(retries, base, cap=30.0):
@@ -86,6 +115,7 @@ class Transport:
         self.timeout = timeout
         self.validate_certs = validate_certs
         self.session_file = session_file
+        self.deadline = None   # time.monotonic() by which a reply must be read; set by RpcClient
         self.cookies = {}
         self._load()
 
@@ -144,15 +174,33 @@ class Transport:
             resp = self.open_url(url, data=body, headers=headers, method="POST", timeout=self.timeout,
                                  validate_certs=self.validate_certs, use_proxy=False)
             self._take_cookies(resp.headers)
-            return resp.getcode(), resp.read().decode("utf-8", "replace")
+            return resp.getcode(), read_bounded(resp, self.deadline)
         except HTTPError as exc:
             self._take_cookies(exc.headers)
-            return exc.code, exc.read().decode("utf-8", "replace")
+            return exc.code, read_bounded(exc, self.deadline)
+
+
+def read_bounded(resp, deadline=None, limit=MAX_BODY):
+    """A reply's body, read in pieces: refused when larger than `limit` or still arriving at
+    `deadline` (a socket timeout bounds each read, not a reply that trickles in)."""
+    chunks, size = [], 0
+    while True:
+        if deadline is not None and time.monotonic() > deadline:
+            raise RpcError("the backend's reply was still arriving when the time for this run was up",
+                           kind="unreachable")
+        piece = resp.read(65536)
+        if not piece:
+            break
+        size += len(piece)
+        if size > limit:
+            raise RpcError("the backend's reply is larger than %d bytes" % limit, kind="protocol")
+        chunks.append(piece)
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 class RpcClient:
     def __init__(self, url=DEFAULT_URL, password=None, totp_code=None, transport=None, retries=3,
-                 retry_delay=1.0, rate_limit_retries=2, rate_limit_delay=15.0, sleep=time.sleep):
+                 retry_delay=1.0, rate_limit_retries=2, rate_limit_delay=15.0, sleep=time.sleep, budget=None):
         self.url = url
         self.password = password
         self.totp_code = totp_code
@@ -162,11 +210,23 @@ class RpcClient:
         self.rate_limit_retries = rate_limit_retries
         self.rate_limit_delay = rate_limit_delay
         self.sleep = sleep
+        # One deadline for the whole run: no call, retry or back-off outlasts it.
+        self.deadline = time.monotonic() + budget if budget else None
+        if hasattr(self.transport, "deadline"):
+            self.transport.deadline = self.deadline
         # a cached session is tried first; a 401 then leads to one fresh login
         self.logged_in = bool(self.transport.cookie("session"))
         self.calls = []  # audit trail: [{"method", "status"}], no parameters (they may hold secrets)
 
     # --- one HTTP exchange, with bounded retries on connection errors ---
+    def _wait(self, delay, method):
+        """Sleep before a retry, unless that would pass the run's deadline."""
+        if self.deadline is not None and time.monotonic() + delay > self.deadline:
+            raise RpcError("%s on %s: no time left in this run for another attempt (the deadline is the module's "
+                           "timeout x attempts); raise timeout or retries" % (method, self.url),
+                           method=method, url=self.url, kind="unreachable")
+        self.sleep(delay)
+
     def _post(self, method, params):
         body = json.dumps({"method": method, "params": params or {}}).encode("utf-8")
         headers = {"Content-Type": "application/json", "X-Requested-With": "XMLHttpRequest"}
@@ -180,14 +240,17 @@ class RpcClient:
                 status, text = self.transport.post(self.url, body, headers)
                 self.calls.append({"method": method, "status": status})
                 return status, text
-            except Exception as exc:  # URLError, socket errors, timeouts
+            except RpcError:
+                raise
+            except Exception as exc:  # URLError, socket errors, timeouts, http.client's protocol errors
                 self.calls.append({"method": method, "status": None})
                 if attempt >= len(delays):
                     raise RpcError(
                         "%s on %s failed: the backend did not answer after %d attempts (%s); check that "
-                        "archipelago.service is running and the URL is right" % (method, self.url, attempt + 1, exc),
+                        "archipelago.service is running and the URL is right"
+                        % (method, self.url, attempt + 1, str(exc)[:200] or type(exc).__name__),
                         method=method, url=self.url, kind="unreachable")
-                self.sleep(delays[attempt])
+                self._wait(delays[attempt], method)
                 attempt += 1
 
     def login(self):
@@ -199,14 +262,14 @@ class RpcClient:
         for delay in delays:
             if status != 429:
                 break
-            self.sleep(delay)
+            self._wait(delay, "auth.login")
             status, text = self._post("auth.login", {"password": self.password})
         if status == 429:
             raise RpcError("auth.login on %s refused: too many login attempts (HTTP 429) after %d retries; "
                            "wait a minute" % (self.url, len(delays)),
                            method="auth.login", url=self.url, status=429, kind="rate_limited")
         result, error = parse_envelope(status, text)
-        if error:
+        if error is not None:
             raise RpcError("auth.login on %s refused: %s (check the password)" % (self.url, error.get("message")),
                            method="auth.login", url=self.url, status=status, kind="auth")
         if isinstance(result, dict) and result.get("requires_totp"):
@@ -215,7 +278,7 @@ class RpcClient:
                                method="auth.login", url=self.url, kind="auth")
             status, text = self._post("auth.login.totp", {"code": self.totp_code})
             result, error = parse_envelope(status, text)
-            if error:
+            if error is not None:
                 raise RpcError("auth.login.totp on %s refused: %s" % (self.url, error.get("message")),
                                method="auth.login.totp", url=self.url, kind="auth")
         self.logged_in = True
@@ -239,7 +302,7 @@ class RpcClient:
                 continue
             if status == 429:
                 if rate_attempt < len(rate_delays):
-                    self.sleep(rate_delays[rate_attempt])
+                    self._wait(rate_delays[rate_attempt], method)
                     rate_attempt += 1
                     continue
                 raise RpcError("%s on %s refused: rate limited (HTTP 429) after %d retries; wait and run again"
@@ -252,7 +315,7 @@ class RpcClient:
                 raise RpcError("%s on %s refused: CSRF or origin check failed (HTTP 403)" % (method, self.url),
                                method=method, url=self.url, status=403, kind="auth")
             result, error = parse_envelope(status, text)
-            if error:
+            if error is not None:
                 raise RpcError("%s on %s refused: %s" % (method, self.url, error.get("message") or "unknown error"),
                                method=method, url=self.url, status=status, code=error.get("code"), kind="refused")
             if status >= 400:
@@ -262,19 +325,45 @@ class RpcClient:
 
 
 def read_password(password=None, password_file=None):
-    """The password from a value or from a file on the node (first line, stripped)."""
+    """The password from a value or from a file on the node (first line, stripped). Only a
+    regular file of at most MAX_PASSWORD_FILE bytes of UTF-8 is read: a FIFO, a device or a huge
+    file is refused before it could block or fill memory."""
+    import stat
     if password:
         return password
     if password_file:
+        if "\x00" in password_file:
+            raise RpcError("password_file must be a path without NUL characters", kind="usage")
         try:
-            with open(password_file) as fh:
-                value = fh.readline().strip()
+            fd = os.open(password_file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
         except (IOError, OSError) as exc:
-            raise RpcError("cannot read password_file %s: %s" % (password_file, exc), kind="auth")
+            raise RpcError("cannot read password_file %s: %s" % (password_file, exc.strerror or exc), kind="auth")
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise RpcError("password_file %s is not a regular file" % password_file, kind="usage")
+            if info.st_size > MAX_PASSWORD_FILE:
+                raise RpcError("password_file %s is larger than %d bytes; it should hold the password on its first line"
+                               % (password_file, MAX_PASSWORD_FILE), kind="usage")
+            raw = os.read(fd, MAX_PASSWORD_FILE + 1)
+        finally:
+            os.close(fd)
+        try:
+            value = raw.decode("utf-8").splitlines()[0].strip() if raw.strip() else ""
+        except UnicodeDecodeError:
+            raise RpcError("password_file %s is not UTF-8 text" % password_file, kind="usage")
         if not value:
             raise RpcError("password_file %s is empty" % password_file, kind="auth")
         return value
     return None
+
+
+def check_limits(timeout, retries):
+    """timeout (s, per exchange) and retries within what a run can honour."""
+    if not 1 <= timeout <= TIMEOUT_MAX:
+        raise RpcError("timeout must be from 1 to %d seconds, not %s" % (TIMEOUT_MAX, timeout), kind="usage")
+    if not 0 <= retries <= RETRIES_MAX:
+        raise RpcError("retries must be from 0 to %d, not %s" % (RETRIES_MAX, retries), kind="usage")
 
 
 def rpc_argument_spec():
@@ -300,9 +389,15 @@ def session_file_for(session_dir, url, password):
 
 def client_from_module(module):
     p = module.params
+    check_url(p["url"])
+    check_limits(p["timeout"], p["retries"])
     password = read_password(p.get("password"), p.get("password_file"))
+    if password:
+        module.no_log_values.add(password)   # read from a file: masked in every output too
     session_file = session_file_for(p["session_dir"], p["url"], password) if p.get("session_cache") else None
+    # One deadline per run: every exchange (each up to `timeout`) and every back-off fit in it.
+    budget = p["timeout"] * (p["retries"] + 3) + 120
     return RpcClient(url=p["url"], password=password, totp_code=p.get("totp_code"),
                      transport=Transport(timeout=p["timeout"], validate_certs=p["validate_certs"],
                                          session_file=session_file),
-                     retries=p["retries"])
+                     retries=p["retries"], budget=budget)
