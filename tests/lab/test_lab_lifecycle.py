@@ -141,8 +141,14 @@ def test_node_survives_a_restart_with_its_containers():
     before = inner_states(node)
     controller(["podman", "restart", "-t", "30", ctr])
     expected = {name for name, state in before.items() if state != "created"}
-    wait_until(lambda: expected <= {n for n, s in inner_states(node).items() if s == "running"}, 180,
-               f"{sorted(expected)} running again on {node}")
+
+    def back():   # the node answers SSH again (not while it boots), and the apps run
+        try:
+            running = {n for n, s in inner_states(node).items() if s == "running"}
+        except RuntimeError:   # ssh exit 255: sshd is not up yet
+            return False
+        return expected <= running
+    wait_until(back, 180, f"{sorted(expected)} running again on {node}")
     assert set(inner_states(node)) == set(before)
 
 
