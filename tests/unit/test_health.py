@@ -20,6 +20,10 @@ def test_judge():
     assert not healthy and "'starting'" in why
     healthy, _, why = judge(502, "<html>Bad Gateway</html>")
     assert not healthy and "HTTP 502" in why and "not the backend's JSON envelope" in why
+    healthy, _, why = judge(500, OK)    # an error status is not healthy, whatever the body says
+    assert not healthy and "HTTP 500" in why
+    healthy, _, why = judge(200, json.dumps({"result": {"status": "ok"}, "error": {}}))
+    assert not healthy and "answered an error" in why
 
 
 class Clock:

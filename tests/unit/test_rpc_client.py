@@ -228,3 +228,36 @@ def test_a_reply_that_trickles_or_is_too_large_is_refused(monkeypatch):
         rpc.read_bounded(Trickle(100, clock), deadline=None, limit=10)
     assert "larger than 10 bytes" in exc.value.message
     assert rpc.read_bounded(Trickle(3, clock), deadline=None) == "xxx"
+
+
+@pytest.mark.parametrize("result", [[], "x", 3, True])
+def test_an_object_reply_of_another_type_is_a_protocol_error(result):
+    with pytest.raises(rpc.RpcError) as exc:
+        rpc.dict_reply(result, "node.did", URL)
+    assert exc.value.kind == "protocol" and "node.did" in exc.value.message and "where an object was expected" in exc.value.message
+    assert rpc.dict_reply(None, "node.did", URL) == {}
+    with pytest.raises(rpc.RpcError):
+        rpc.dict_reply({"code": 5}, "federation.invite", URL, keys=("code",))
+
+
+@pytest.mark.parametrize("result, message", [
+    ({}, "where a list was expected"), ("nodes", "where a list was expected"), ([1], "entry 0 is a number"),
+    ([{"name": "x"}], "without a text 'did'"), ([{"did": ""}], "without a text 'did'"),
+    ([{"did": "did:key:z1", "last_seen": "yesterday"}], "'last_seen' is a string, not a number"),
+    ([{"did": "did:key:z1", "last_seen": True}], "not a number"),
+])
+def test_a_list_reply_of_another_shape_is_a_protocol_error(result, message):
+    with pytest.raises(rpc.RpcError) as exc:
+        rpc.list_reply(result, "federation.list-nodes", URL, keys=("did",), numbers=("last_seen",))
+    assert message in exc.value.message, exc.value.message
+    assert rpc.list_reply(None, "x", URL) == []
+    assert rpc.list_reply([{"did": "d", "last_seen": 5}], "x", URL, ("did",), ("last_seen",)) == [{"did": "d", "last_seen": 5}]
+
+
+def test_call_list_and_call_dict_check_what_the_backend_answered():
+    c, _, _ = client([(200, env({"ok": True})), (200, env({"not": "a list"}))])
+    with pytest.raises(rpc.RpcError) as exc:
+        c.call_list("backup.list", keys=("id",))
+    assert exc.value.kind == "protocol"
+    c, _, _ = client([(200, env({"ok": True})), (200, env([{"id": "b1", "created_at": 5}]))])
+    assert c.call_list("backup.list", keys=("id",), numbers=("created_at",))[0]["id"] == "b1"

@@ -26,8 +26,10 @@ def judge(status, body, version=None):
         result, error = parse_envelope(status, body)
     except RpcError as exc:
         return False, None, exc.message
-    if error:
+    if error is not None:
         return False, None, "health answered an error: %s" % error.get("message")
+    if status != 200:
+        return False, result, "health answered HTTP %s (a healthy backend answers 200)" % status
     if not isinstance(result, dict) or result.get("status") != "ok":
         return False, result, "health answered status %r" % (result.get("status") if isinstance(result, dict) else result)
     if version and result.get("version") != version:

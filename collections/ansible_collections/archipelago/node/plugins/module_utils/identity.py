@@ -14,12 +14,15 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 def nostr_state(info):
     """Normalise a node.nostr-pubkey answer. Tolerates the bare contract shape
     {nostr_pubkey, nostr_npub} as well as the lab's {.., revoked, revocation_marker}."""
-    info = info or {}
+    info = info if isinstance(info, dict) else {}
     pub = info.get("nostr_pubkey")
     marker = info.get("revocation_marker")
+    if marker is not None and not isinstance(marker, dict):
+        marker = {"present": True}   # a marker of a shape not known here: present, naming no key
+    npub = info.get("nostr_npub")
     return {
         "nostr_pubkey": pub if isinstance(pub, str) and HEX64.match(pub) else None,
-        "nostr_npub": info.get("nostr_npub"),
+        "nostr_npub": npub if isinstance(npub, str) else None,
         "marker_present": bool(marker and marker.get("present", True)),
         "marker_empty": bool(marker and marker.get("empty")),
         "marker_pubkey": (marker or {}).get("revoked_pubkey"),

@@ -76,6 +76,53 @@ def parse_envelope(status, body):
     return data.get("result"), error
 
 
+def kind_of(value):
+    """How a reply value is named in a message (never the value itself: it may be large or secret)."""
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def dict_reply(result, method, url=None, keys=()):
+    """The result of `method` as an object: null is {}; anything but an object, or one whose
+    `keys` are not strings, is a protocol error naming the method."""
+    if result is None:
+        result = {}
+    if not isinstance(result, dict):
+        raise RpcError("%s on %s answered %s where an object was expected: not this backend's contract"
+                       % (method, url, kind_of(result)), method=method, url=url, kind="protocol")
+    for key in keys:
+        if not isinstance(result.get(key), str) or not result.get(key):
+            raise RpcError("%s on %s answered an object without a text %r (%s): not this backend's contract"
+                           % (method, url, key, kind_of(result.get(key))), method=method, url=url, kind="protocol")
+    return result
+
+
+def list_reply(result, method, url=None, keys=(), numbers=()):
+    """The result of `method` as a list of objects: null is []; each entry must be an object
+    whose `keys` are non-empty strings and whose `numbers` are numbers (or absent)."""
+    if result is None:
+        return []
+    if not isinstance(result, list):
+        raise RpcError("%s on %s answered %s where a list was expected: not this backend's contract"
+                       % (method, url, kind_of(result)), method=method, url=url, kind="protocol")
+    for i, entry in enumerate(result):
+        if not isinstance(entry, dict):
+            raise RpcError("%s on %s answered a list whose entry %d is %s, not an object"
+                           % (method, url, i, kind_of(entry)), method=method, url=url, kind="protocol")
+        for key in keys:
+            if not isinstance(entry.get(key), str) or not entry.get(key):
+                raise RpcError("%s on %s answered an entry (%d) without a text %r" % (method, url, i, key),
+                               method=method, url=url, kind="protocol")
+        for key in numbers:
+            value = entry.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise RpcError("%s on %s answered an entry (%d) whose %r is %s, not a number"
+                               % (method, url, i, key, kind_of(value)), method=method, url=url, kind="protocol")
+    return result
+
+
 def check_url(url):
     """The RPC URL, refused unless it is http(s)://host[:port]/path with no user or password in it.
     The message never repeats what stood before the host."""
@@ -322,6 +369,14 @@ class RpcClient:
                 raise RpcError("%s on %s failed with HTTP %s" % (method, self.url, status),
                                method=method, url=self.url, status=status, kind="protocol")
             return result
+
+    def call_dict(self, method, params=None, keys=()):
+        """call(), whose result must be an object (null: {}) with text `keys`."""
+        return dict_reply(self.call(method, params), method, self.url, keys)
+
+    def call_list(self, method, params=None, keys=(), numbers=()):
+        """call(), whose result must be a list of objects (null: []) with text `keys` and numeric `numbers`."""
+        return list_reply(self.call(method, params), method, self.url, keys, numbers)
 
 
 def read_password(password=None, password_file=None):

@@ -100,12 +100,12 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.archipelago.node.plugins.module_utils.backup import backup_due, newest, to_prune
 from ansible_collections.archipelago.node.plugins.module_utils.common import run
-from ansible_collections.archipelago.node.plugins.module_utils.rpc import rpc_argument_spec
+from ansible_collections.archipelago.node.plugins.module_utils.rpc import list_reply, rpc_argument_spec
 
 
 def work(module, client):
     p = module.params
-    before = client.call("backup.list") or []
+    before = client.call_list("backup.list", keys=("id",), numbers=("created_at",))
     ids_before = [b["id"] for b in before]
     result = {"deleted": []}
     state = p["state"]
@@ -131,7 +131,9 @@ def work(module, client):
             if module.check_mode:
                 backups.append({"id": "(new)", "created_at": int(time.time())})
             else:
-                created = client.call("backup.create", {"passphrase": p["passphrase"], "label": p["label"]})
+                created = client.call_dict("backup.create", {"passphrase": p["passphrase"], "label": p["label"]},
+                                           keys=("id",))
+                list_reply([created], "backup.create", client.url, numbers=("created_at",))
                 result["created"] = created
                 result["verified"] = client.call("backup.verify", {"id": created["id"], "passphrase": p["passphrase"]})
                 backups.append(created)
@@ -141,7 +143,7 @@ def work(module, client):
             if not module.check_mode:
                 for backup_id in prune:
                     client.call("backup.delete", {"id": backup_id})
-    after = before if module.check_mode else client.call("backup.list") or []
+    after = before if module.check_mode else client.call_list("backup.list", keys=("id",), numbers=("created_at",))
     result["backups"] = after
     if module._diff:
         planned = [b["id"] for b in backups if b["id"] not in result["deleted"]] if state == "present" \

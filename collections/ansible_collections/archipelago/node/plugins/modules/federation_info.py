@@ -75,13 +75,13 @@ from ansible_collections.archipelago.node.plugins.module_utils.rpc import rpc_ar
 def work(module, client):
     now = int(time.time())
     peers = []
-    for n in client.call("federation.list-nodes") or []:
+    for n in client.call_list("federation.list-nodes", keys=("did",), numbers=("last_seen",)):
         peer = dict(n)
         if isinstance(n.get("last_seen"), int):
             peer["last_seen_age"] = now - n["last_seen"]
         peers.append(peer)
     return {"peers": peers, "trusted_dids": sorted(p["did"] for p in peers if p.get("trust_level") == "trusted"),
-            "state": client.call("federation.get-state")}
+            "state": client.call_dict("federation.get-state")}
 
 
 def main():

@@ -80,10 +80,11 @@ def work(module, client):
     p = module.params
     if p["expires_in"] < 1:
         module.fail_json(msg="expires_in must be at least 1 second, got %d" % p["expires_in"])
-    did = (client.call("node.did") or {}).get("did")
+    did = client.call_dict("node.did").get("did")
     if module.check_mode:
         return {"changed": True, "inviter_did": did}
-    res = client.call("federation.invite", {"expires_in": p["expires_in"], "trust_level": p["trust_level"]})
+    res = client.call_dict("federation.invite", {"expires_in": p["expires_in"], "trust_level": p["trust_level"]},
+                           keys=("code",))
     return {"changed": True, "code": res["code"], "invite_id": res.get("invite_id"),
             "expires_at": res.get("expires_at"), "inviter_did": did}
 

@@ -76,11 +76,11 @@ rpc_calls:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.archipelago.node.plugins.module_utils.common import run
 from ansible_collections.archipelago.node.plugins.module_utils.invite import InviteError, read_invite
-from ansible_collections.archipelago.node.plugins.module_utils.rpc import rpc_argument_spec
+from ansible_collections.archipelago.node.plugins.module_utils.rpc import list_reply, rpc_argument_spec
 
 
 def trusted(nodes):
-    return sorted(n["did"] for n in nodes or [] if n.get("trust_level") == "trusted")
+    return sorted(n["did"] for n in nodes if n.get("trust_level") == "trusted")
 
 
 def work(module, client):
@@ -89,20 +89,20 @@ def work(module, client):
     except InviteError as exc:
         module.fail_json(msg="federation_join: %s; nothing was changed" % exc)
     peer = payload["did"]
-    own = (client.call("node.did") or {}).get("did")
+    own = client.call_dict("node.did").get("did")
     if peer == own:
         module.fail_json(msg="federation_join: the invite was created by this node (%s); use it on the other node" % own)
-    before = trusted(client.call("federation.list-nodes"))
+    before = trusted(client.call_list("federation.list-nodes", keys=("did",), numbers=("last_seen",)))
     result = {"peer_did": peer, "already_trusted": peer in before, "verified": False}
     after = before if peer in before else sorted(before + [peer])
     if peer not in before and not module.check_mode:
         client.call("federation.join", {"code": module.params["code"]})
-        after = trusted(client.call("federation.list-nodes"))
+        after = trusted(client.call_list("federation.list-nodes", keys=("did",), numbers=("last_seen",)))
         if peer not in after:
             module.fail_json(msg="federation.join returned but %s is not listed as trusted" % peer, rpc_calls=client.calls)
     if module.params["verify"] and not module.check_mode:
-        sync = client.call("federation.sync-state", {"did": peer}) or {}
-        failed = sync.get("failed") or []
+        sync = client.call_dict("federation.sync-state", {"did": peer})
+        failed = list_reply(sync.get("failed"), "federation.sync-state", client.url)
         if failed:
             module.fail_json(msg="joined, but the peer %s refused a state sync: %s (it does not trust this node)"
                              % (peer, failed[0].get("error")), rpc_calls=client.calls)

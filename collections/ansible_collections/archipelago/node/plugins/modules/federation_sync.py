@@ -70,20 +70,22 @@ rpc_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.archipelago.node.plugins.module_utils.common import run
-from ansible_collections.archipelago.node.plugins.module_utils.rpc import rpc_argument_spec
+from ansible_collections.archipelago.node.plugins.module_utils.rpc import list_reply, rpc_argument_spec
 
 
 def work(module, client):
     wanted = module.params["did"]
-    peers = sorted(n["did"] for n in client.call("federation.list-nodes") or []
+    peers = sorted(n["did"] for n in client.call_list("federation.list-nodes", keys=("did",), numbers=("last_seen",))
                    if n.get("trust_level") == "trusted" and (not wanted or n["did"] == wanted))
     if wanted and wanted not in peers:
         module.fail_json(msg="federation_sync: %s is not a trusted peer of this node" % wanted, rpc_calls=client.calls)
     if module.check_mode:
         return {"peers": peers, "synced": [], "not_answered": []}
-    answer = client.call("federation.sync-state", {"did": wanted} if wanted else {}) or {}
-    synced = [{"did": s.get("did"), "name": s.get("name"), "apps": s.get("apps")} for s in answer.get("synced") or []]
-    failed = [{"did": f.get("did"), "name": f.get("name"), "error": f.get("error")} for f in answer.get("failed") or []]
+    answer = client.call_dict("federation.sync-state", {"did": wanted} if wanted else {})
+    answered = list_reply(answer.get("synced"), "federation.sync-state", client.url)
+    refused = list_reply(answer.get("failed"), "federation.sync-state", client.url)
+    synced = [{"did": s.get("did"), "name": s.get("name"), "apps": s.get("apps")} for s in answered]
+    failed = [{"did": f.get("did"), "name": f.get("name"), "error": f.get("error")} for f in refused]
     if failed and not module.params["allow_failed"]:
         module.fail_json(msg="federation_sync: %d of %d peers did not answer: %s" % (
             len(failed), len(peers), "; ".join("%s (%s): %s" % (f["name"], f["did"], f["error"]) for f in failed)),

@@ -78,8 +78,8 @@ from ansible_collections.archipelago.node.plugins.module_utils.rpc import rpc_ar
 
 
 def work(module, client):
-    did = client.call("node.did") or {}
-    nostr = client.call("node.nostr-pubkey") or {}
+    did = client.call_dict("node.did")
+    nostr = client.call_dict("node.nostr-pubkey")
     state = nostr_state(nostr)
     return {
         "did": did.get("did"),

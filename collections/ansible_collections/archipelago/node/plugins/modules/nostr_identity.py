@@ -80,7 +80,7 @@ from ansible_collections.archipelago.node.plugins.module_utils.rpc import rpc_ar
 
 
 def work(module, client):
-    before = nostr_state(client.call("node.nostr-pubkey"))
+    before = nostr_state(client.call_dict("node.nostr-pubkey"))
     action, reason = plan_nostr(before, module.params["rotate"])
     after = dict(before)
     if action == "clear_marker":
@@ -90,7 +90,7 @@ def work(module, client):
     if action != "none" and not module.check_mode:
         method = "identity.clear-nostr-revocation" if action == "clear_marker" else "identity.create-nostr-key"
         client.call(method)
-        after = nostr_state(client.call("node.nostr-pubkey"))
+        after = nostr_state(client.call_dict("node.nostr-pubkey"))
         if plan_nostr(after)[0] != "none":
             module.fail_json(msg="%s did not repair the Nostr identity: %s" % (method, plan_nostr(after)[1]),
                              rpc_calls=client.calls)
