@@ -16,7 +16,7 @@ from onionaddr import onion_v3
 
 BOTH = ["arch1", "arch2"]
 MODEL = yaml.safe_load((ROOT / "inventories/lab/group_vars/archipelago/apps.yml").read_text())
-APPS = {a["id"]: a for a in MODEL["containers_apps"]}
+APPS = {a["id"]: a for a in MODEL["archipelago_apps"]}
 NODE_IP = {n: node_address(n) for n in BOTH}
 PINNED = re.compile(r"(:[^:/]+|@sha256:[0-9a-f]{64})$")
 

@@ -66,3 +66,65 @@ def test_ansible_test_sanity_passes():
                          capture_output=True, text=True, timeout=1800)
     errors = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith(("ERROR", "FATAL"))]
     assert out.returncode == 0, "\n".join(errors) or out.stdout[-3000:] + out.stderr[-3000:]
+
+
+def test_ansible_test_units_pass():
+    """The collection's own unit tests (tests/unit/plugins/ inside it), as ansible-test runs them."""
+    py = "%d.%d" % sys.version_info[:2]
+    out = subprocess.run([str(BIN / "ansible-test"), "units", "--local", "--python", py, "--color", "no"],
+                         cwd=COLLECTION, env={**ENV, "PATH": "%s:%s" % (BIN, os.environ["PATH"])},
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    counts = [int(n) for n in re.findall(r"=+ (\d+) passed", out.stdout)]
+    assert len(counts) == 2 and min(counts) > 0, out.stdout[-2000:]  # module_utils and controller
+
+
+def test_ansible_lint_production_profile_over_the_whole_repository():
+    """.ansible-lint: profile production, every path of the repository but generated files."""
+    out = subprocess.run([str(BIN / "ansible-lint")], cwd=ROOT, env={**ENV, "PATH": "%s:%s" % (BIN, os.environ["PATH"])},
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "Profile 'production' was required, and it passed" in out.stderr + out.stdout
+
+
+def test_every_filter_test_and_role_is_documented():
+    plugins = {"filter": ["app_exec_start", "app_health_timeout", "app_plan", "app_web_route", "release_prune",
+                          "unit_states"],
+               "test": ["image_pinned", "unit_up"]}
+    for kind, names in plugins.items():
+        listed = subprocess.run([str(BIN / "ansible-doc"), "-t", kind, "-l", "archipelago.node", "--json"],
+                                env=ENV, capture_output=True, text=True, check=True)
+        assert sorted(n.split(".")[-1] for n in json.loads(listed.stdout)) == names, kind
+        out = subprocess.run([str(BIN / "ansible-doc"), "-t", kind, "--json"] + ["archipelago.node." + n for n in names],
+                             env=ENV, capture_output=True, text=True)
+        assert out.returncode == 0 and "ERROR" not in out.stderr, out.stderr
+        for name, data in json.loads(out.stdout).items():
+            assert data["doc"]["short_description"] and data["examples"].strip() and data["return"], name
+    roles = sorted(p.name for p in (COLLECTION / "roles").iterdir() if p.is_dir())
+    listed = subprocess.run([str(BIN / "ansible-doc"), "-t", "role", "-l", "archipelago.node", "--json"],
+                            env=ENV, capture_output=True, text=True, check=True)
+    assert sorted(n.split(".")[-1] for n in json.loads(listed.stdout)) == roles
+
+
+def test_changelog_fragments_and_changelog_are_valid():
+    env = {**ENV, "PATH": "%s:%s" % (BIN, os.environ["PATH"])}
+    out = subprocess.run([str(BIN / "antsibull-changelog"), "lint"], cwd=COLLECTION, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and not out.stdout.strip(), out.stdout + out.stderr
+    out = subprocess.run([str(BIN / "antsibull-changelog"), "lint-changelog-yaml", "changelogs/changelog.yaml"],
+                         cwd=COLLECTION, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and not out.stdout.strip(), out.stdout + out.stderr
+    import yaml
+    galaxy = yaml.safe_load((COLLECTION / "galaxy.yml").read_text())
+    changes = yaml.safe_load((COLLECTION / "changelogs" / "changelog.yaml").read_text())
+    assert galaxy["version"] in changes["releases"], "galaxy.yml's version has no changelog entry"
+    assert (COLLECTION / "LICENSE").is_file() and (COLLECTION / "CHANGELOG.rst").is_file()
+
+
+def test_galaxy_dependencies_are_the_requirements_and_core_is_a_lower_bound():
+    import yaml
+    galaxy = yaml.safe_load((COLLECTION / "galaxy.yml").read_text())
+    reqs = {r["name"]: r["version"] for r in yaml.safe_load((ROOT / "requirements.yml").read_text())["collections"]}
+    assert galaxy["dependencies"] == reqs
+    runtime = yaml.safe_load((COLLECTION / "meta" / "runtime.yml").read_text())
+    assert runtime["requires_ansible"].startswith(">=") and "<" not in runtime["requires_ansible"]

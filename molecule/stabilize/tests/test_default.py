@@ -23,7 +23,7 @@ def test_node_was_rebooted(host):
 
 
 def test_every_app_is_back_healthy(host):
-    for app in MODEL["containers_apps"]:
+    for app in MODEL["archipelago_apps"]:
         state = json.loads(host.check_output(f"podman inspect {app['id']}"))[0]["State"]
         assert state["Status"] == "running" and state["Health"]["Status"] == "healthy", app["id"]
     assert host.check_output("podman ps -a --filter status=exited -q") == ""
@@ -33,7 +33,7 @@ def test_apps_started_tier_by_tier(host):
     """Each tier's units became active before any unit of the next tier started."""
     def ts(unit, prop):
         return int(host.check_output(f"systemctl show -p {prop} --value {unit}"))
-    by_tier = {t: [f"archy-app-{a['id']}.service" for a in MODEL["containers_apps"] if a["startup_tier"] == t]
+    by_tier = {t: [f"archy-app-{a['id']}.service" for a in MODEL["archipelago_apps"] if a["startup_tier"] == t]
                for t in TIERS}
     previous_active = 0
     for tier in TIERS:

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: archipelago.node contributors
 # MIT License
-"""Filters over the app model (module_utils/apps.py): app_plan validates and orders it,
+"""Filters over the app model (plugin_utils/apps.py): app_plan validates and orders it,
 app_exec_start renders one app's podman run line for its systemd unit."""
 from __future__ import absolute_import, division, print_function
 
@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.archipelago.node.plugins.module_utils import apps as model
+from ansible_collections.archipelago.node.plugins.plugin_utils import apps as model
 
 
 def app_plan(apps, selected=model.SELECTION_TIERS, networks=None):
@@ -35,12 +35,8 @@ def app_web_route(app):
     return None
 
 
-def image_pinned(image):
-    return model.image_pinned(image)
-
-
 class FilterModule(object):
     def filters(self):
         return {"app_plan": app_plan, "app_exec_start": app_exec_start,
                 "app_health_timeout": app_health_timeout,
-                "app_web_route": app_web_route, "image_pinned": image_pinned}
+                "app_web_route": app_web_route}

@@ -1,14 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: archipelago.node contributors
 # MIT License
-"""release_prune: the staged release files a node can remove (module_utils/release.py)."""
+"""release_prune: the staged release files a node can remove (plugin_utils/release.py)."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.archipelago.node.plugins.module_utils import release
+from ansible_collections.archipelago.node.plugins.plugin_utils import release
 
 
 def release_prune(staged, current, keep=2):

@@ -1,0 +1,397 @@
+"""did:dht pure logic against the spec vectors, the BEP44 vectors and dnspython (an encoder and
+decoder not written here)."""
+import json
+import pathlib
+
+import dns.message
+import dns.rrset
+import nacl.signing
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ansible_collections.archipelago.node.plugins.module_utils import did_dht as dd
+
+VECTORS = json.loads((pathlib.Path(__file__).resolve().parents[2] / "data" / "did-dht-vectors.json").read_text())
+SPEC = VECTORS["did_dht_spec_vectors"]
+SIGNED = VECTORS["derived_byte_vectors"]["rfc8032_test1_key_signed"]
+BEP44 = VECTORS["bep44"]
+
+
+def spec_records(vector):
+    return [(r["name"], r["type"], "".join(r["rdata"])) for r in vector["dns_records"]]
+
+
+def normalized(records):
+    return sorted((r[0], r[1], r[2]) for r in records)
+
+
+# ---------- z-base-32 and identifiers ----------
+
+@pytest.mark.parametrize("name", ["vector1", "vector2", "vector3"])
+def test_did_is_z32_of_the_identity_key(name):
+    vec = SPEC[name]
+    pub = dd.b64u_decode(vec["identity_public_jwk"]["x"])
+    assert dd.did_from_public(pub) == vec["did"]
+    assert dd.public_from_did(vec["did"]) == pub
+
+
+def test_rfc8032_key_did_and_alphabet():
+    pub = bytes.fromhex(SIGNED["public_key_hex"])
+    did = dd.did_from_public(pub)
+    assert did == SIGNED["did"]
+    suffix = did[len("did:dht:"):]
+    assert len(suffix) == 52 and not set(suffix) & set("lv02")
+    assert VECTORS["z_base_32_alphabet"] == dd.Z32_ALPHABET
+
+
+@pytest.mark.parametrize("did, fragment", [
+    ("did:key:z6Mk", "is not a did:dht"),
+    ("did:dht:abc", "52"),
+    ("did:dht:" + "v" * 52, "invalid public key"),
+    (None, "is not a did:dht"),
+])
+def test_bad_dids_are_named(did, fragment):
+    with pytest.raises(dd.DidDhtError, match=fragment):
+        dd.public_from_did(did)
+
+
+def test_z32_round_trip_odd_lengths():
+    for n in range(0, 40):
+        data = bytes(range(n))
+        assert dd.z32_decode(dd.z32_encode(data)) == data
+
+
+# ---------- BEP44 ----------
+
+def test_bep44_mutable_vectors():
+    pub = bytes.fromhex(BEP44["public_key_hex"])
+    m = BEP44["mutable"]
+    signable = dd.bep44_signable(m["seq"], m["value"].encode())
+    assert signable.decode() == m["signable"]
+    assert dd.ed25519_verify(pub, bytes.fromhex(m["signature_hex"]), signable)
+    assert dd.bep44_target(pub).hex() == m["target_hex"]
+    s = BEP44["mutable_salt"]
+    signable = dd.bep44_signable(s["seq"], s["value"].encode(), s["salt"].encode())
+    assert signable.decode() == s["signable"]
+    assert dd.ed25519_verify(pub, bytes.fromhex(s["signature_hex"]), signable)
+    assert dd.bep44_target(pub, s["salt"].encode()).hex() == s["target_hex"]
+    assert not dd.ed25519_verify(pub, bytes.fromhex(m["signature_hex"]), signable)
+
+
+def test_signing_the_rfc8032_packet_matches_the_vector_and_pynacl():
+    key = dd.load_signing_key(bytes.fromhex(SIGNED["seed_hex"]))
+    assert dd.public_bytes(key).hex() == SIGNED["public_key_hex"]
+    v = bytes.fromhex(SIGNED["dnspython_packet"]["v_hex"])
+    sig, body = dd.sign_packet(key, SIGNED["seq"], v)
+    assert sig.hex() == SIGNED["dnspython_packet"]["sig_hex"]
+    assert body.hex() == SIGNED["dnspython_packet"]["relay_body_hex"]
+    assert dd.bep44_signable(SIGNED["seq"], v).startswith(SIGNED["dnspython_packet"]["signable_prefix"].encode())
+    nacl_sig = nacl.signing.SigningKey(bytes.fromhex(SIGNED["seed_hex"])).sign(dd.bep44_signable(SIGNED["seq"], v)).signature
+    assert nacl_sig == sig
+    assert dd.bep44_target(dd.public_bytes(key)).hex() == SIGNED["bep44_target_hex"]
+    assert dd.verify_body(dd.public_bytes(key), body) == (SIGNED["seq"], v)
+
+
+def test_tampered_relay_bodies_are_refused():
+    key = dd.load_signing_key(bytes.fromhex(SIGNED["seed_hex"]))
+    body = bytearray(bytes.fromhex(SIGNED["dnspython_packet"]["relay_body_hex"]))
+    body[-1] ^= 1
+    with pytest.raises(dd.DidDhtError, match="does not verify"):
+        dd.verify_body(dd.public_bytes(key), bytes(body))
+    with pytest.raises(dd.DidDhtError, match="72..1072"):
+        dd.parse_relay_body(b"x" * 10)
+
+
+@pytest.mark.parametrize("fmt", ["pem", "raw", "hex"])
+def test_key_file_formats(fmt):
+    seed = bytes.fromhex(SIGNED["seed_hex"])
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    data = {"pem": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()),
+            "raw": seed, "hex": SIGNED["seed_hex"].encode() + b"\n"}[fmt]
+    assert dd.public_bytes(dd.load_signing_key(data)).hex() == SIGNED["public_key_hex"]
+
+
+def test_a_key_file_that_is_not_ed25519_is_named():
+    from cryptography.hazmat.primitives.asymmetric import ec
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    with pytest.raises(dd.DidDhtError, match="needs Ed25519"):
+        dd.load_signing_key(pem)
+    with pytest.raises(dd.DidDhtError, match="neither"):
+        dd.load_signing_key(b"hello")
+
+
+# ---------- DNS packet ----------
+
+def spec_inputs(name):
+    """The module's options that give a spec vector."""
+    vec = SPEC[name]
+    extra = vec.get("inputs_not_in_records", {})
+    doc = vec["did_document"]
+    keys = []
+    for jwk in vec["other_jwks"]:
+        vm = next(m for m in doc["verificationMethod"] if m["publicKeyJwk"]["x"] == jwk["x"])
+        purposes = [rel for rel in ("authentication", "assertionMethod", "keyAgreement", "capabilityInvocation",
+                                    "capabilityDelegation") if vm["id"] in doc.get(rel, [])]
+        key = {"jwk": jwk, "purposes": purposes}
+        if jwk["kid"] != dd._jwk_thumbprint(jwk):
+            key["id"] = jwk["kid"]
+        if vm["controller"] != doc["id"]:
+            key["controller"] = vm["controller"]
+        keys.append(key)
+    services = [{"id": s["id"].split("#", 1)[1], "type": s["type"], "endpoints": s["serviceEndpoint"]}
+                for s in doc.get("service", [])]
+    controller = doc.get("controller")
+    return dict(keys=keys, services=services, controllers=[controller] if isinstance(controller, str) else controller,
+                also_known_as=doc.get("alsoKnownAs"), types=extra.get("types"), gateways=ns_names(vec))
+
+
+def ns_names(vec):
+    # the NS records themselves: vector 3 lists two gateways among its inputs but carries one NS
+    return [r["rdata"][0] for r in vec["dns_records"] if r["type"] == "NS"]
+
+
+@pytest.mark.parametrize("name", ["vector1", "vector2", "vector3"])
+def test_records_built_from_options_equal_the_spec_records(name):
+    vec = SPEC[name]
+    pub = dd.b64u_decode(vec["identity_public_jwk"]["x"])
+    built = dd.records_for(pub, **spec_inputs(name))
+    expected = [r for r in spec_records(vec) if r[0] != "_prv._did."]   # previous-DID proofs are not written
+    assert normalized(built) == normalized(expected)
+
+
+@pytest.mark.parametrize("name", ["vector1", "vector2", "vector3"])
+def test_documents_read_from_spec_records_equal_the_spec_documents(name):
+    vec = SPEC[name]
+    doc, gateways = dd.document_from_records(vec["did"], spec_records(vec))
+    assert doc == vec["did_document"]
+    assert gateways == ns_names(vec)
+
+
+@pytest.mark.parametrize("name", ["vector1", "vector2", "vector3"])
+def test_packets_round_trip_and_split_long_txt(name):
+    vec = SPEC[name]
+    records = spec_records(vec)
+    packet = dd.encode_packet(records)
+    assert packet[:4] == b"\x00\x00\x84\x00"
+    assert normalized(r[:3] for r in dd.decode_packet(packet)) == normalized(records)
+    assert all(r[3] == 7200 for r in dd.decode_packet(packet))
+    # dnspython reads the same records, TXT split in <= 255-byte strings
+    msg = dns.message.from_wire(packet)
+    for rrset in msg.answer:
+        for rd in rrset:
+            if rrset.rdtype == 16:
+                assert all(len(s) <= 255 for s in rd.strings)
+
+
+def test_spec_vector1_packet_is_byte_identical_to_dnspython():
+    der = VECTORS["derived_byte_vectors"]["spec_vector1_packets"]
+    packet = dd.encode_packet(spec_records(SPEC["vector1"]))
+    assert len(packet) == der["dnspython_len"]
+    assert packet.hex() == der["dnspython_2_9_compressed_hex"]
+
+
+def test_rfc8032_packet_is_byte_identical_to_the_vector():
+    pub = bytes.fromhex(SIGNED["public_key_hex"])
+    svc = SIGNED["did_document_input"]["service"][0]
+    records = dd.records_for(pub, services=[{"id": svc["id"].split("#")[1], "type": svc["type"],
+                                             "endpoints": svc["serviceEndpoint"]}])
+    packet = dd.encode_packet(records)
+    assert packet.hex() == SIGNED["dnspython_packet"]["v_hex"]
+    doc, dummy = dd.document_from_records(SIGNED["did"], dd.decode_packet(packet))
+    assert doc == SIGNED["did_document_input"]
+
+
+def test_decoder_reads_uncompressed_and_dnspython_packets():
+    records = spec_records(SPEC["vector2"])
+    msg = dns.message.Message(id=0)
+    msg.flags = 0x8400
+    for name, rtype, text in records:
+        rd = text if rtype == "NS" else " ".join('"%s"' % s.decode() for s in dd.txt_strings(text))
+        msg.answer.append(dns.rrset.from_text(name, 7200, "IN", rtype, rd))
+    for wire in (msg.to_wire(), _uncompressed(records)):
+        assert normalized(r[:3] for r in dd.decode_packet(wire)) == normalized(records)
+
+
+def _uncompressed(records):
+    """An uncompressed packet, as JS publishers write it."""
+    import struct
+    out = bytearray(struct.pack(">HHHHHH", 0, 0x8400, 0, len(records), 0, 0))
+
+    def name(n):
+        return b"".join(bytes([len(l)]) + l.encode() for l in n.rstrip(".").split(".")) + b"\0"
+    for n, rtype, text in records:
+        rdata = name(text) if rtype == "NS" else b"".join(bytes([len(s)]) + s for s in dd.txt_strings(text))
+        out += name(n) + struct.pack(">HHIH", 2 if rtype == "NS" else 16, 1, 7200, len(rdata)) + rdata
+    return bytes(out)
+
+
+@pytest.mark.parametrize("packet, fragment", [
+    (b"\x00" * 5, "shorter than its header"),
+    (b"\x00\x00\x84\x00\x00\x00\x00\x01\x00\x00\x00\x00\xc0\x0c", "compression loop"),
+    (b"\x00\x00\x84\x00\x00\x00\x00\x01\x00\x00\x00\x00\x05ab", "truncated"),
+])
+def test_malformed_packets_are_named(packet, fragment):
+    with pytest.raises(dd.DidDhtError, match=fragment):
+        dd.decode_packet(packet)
+
+
+def test_ns_rdata_that_is_not_a_hostname_is_tolerated():
+    packet = _uncompressed([("_did.%s." % SIGNED["did"][8:], "NS", "http://127.0.0.1:45665."),
+                            ("_did.%s." % SIGNED["did"][8:], "TXT", "v=0;vm=k0"),
+                            ("_k0._did.", "TXT", "t=0;k=" + dd.b64u(bytes.fromhex(SIGNED["public_key_hex"])))])
+    doc, gateways = dd.document_from_records(SIGNED["did"], dd.decode_packet(packet))
+    assert doc["verificationMethod"][0]["id"].endswith("#0")
+
+
+def test_a_packet_whose_k0_is_another_key_is_refused():
+    other = dd.b64u_decode(SPEC["vector1"]["identity_public_jwk"]["x"])
+    records = dd.records_for(other)
+    with pytest.raises(dd.DidDhtError, match="does not match the DID"):
+        dd.document_from_records(SIGNED["did"], [(("_did.%s." % SIGNED["did"][8:]) if r[0].startswith("_did.") else r[0],
+                                                  r[1], r[2]) for r in records])
+
+
+def test_unknown_key_types_and_bad_services_are_named():
+    pub = bytes.fromhex(SIGNED["public_key_hex"])
+    with pytest.raises(dd.DidDhtError, match="unknown key type"):
+        dd.records_for(pub, keys=[{"jwk": {"kty": "RSA", "n": "x", "e": "AQAB"}, "purposes": []}])
+    with pytest.raises(dd.DidDhtError, match="needs id, type"):
+        dd.records_for(pub, services=[{"id": "x", "type": "Y", "endpoints": []}])
+    with pytest.raises(dd.DidDhtError, match="cannot appear"):
+        dd.records_for(pub, services=[{"id": "x", "type": "Y", "endpoints": ["a,b"]}])
+
+
+def test_deactivation_reads_as_no_document():
+    pub = bytes.fromhex(SIGNED["public_key_hex"])
+    packet = dd.encode_packet(dd.deactivation_records(pub))
+    assert dd.document_from_records(SIGNED["did"], dd.decode_packet(packet))[0] is None
+
+
+# ---------- deciding ----------
+
+def test_next_seq_is_time_or_one_more():
+    assert dd.next_seq(1700000000, None) == 1700000000
+    assert dd.next_seq(1700000000, 1700000000) == 1700000001
+    assert dd.next_seq(1700000000, 1800000000) == 1800000001
+
+
+def test_publish_reasons():
+    doc = {"id": "d"}
+    best = {"document": doc, "extra": {}, "seq": 1000}
+    assert dd.publish_reason(doc, {}, None, [], 1000, 3600) == "not published on any relay"
+    assert dd.publish_reason(doc, {}, best, [], 2000, 3600) is None
+    assert "refresh" in dd.publish_reason(doc, {}, best, [], 4600, 3600)
+    assert "differs" in dd.publish_reason({"id": "e"}, {}, best, [], 2000, 3600)
+    assert "differs" in dd.publish_reason(doc, {"gateways": ["g."]}, best, [], 2000, 3600)
+    assert "missing on r2" == dd.publish_reason(doc, {}, best, ["r2"], 2000, 3600)
+    assert "deactivation" in dd.publish_reason(doc, {}, dict(best, document=None), [], 2000, 3600)
+    assert dd.publish_reason(None, {}, dict(best, document=None), [], 2000, 3600) is None
+    assert dd.publish_reason(None, {}, None, [], 2000, 3600) is None
+    assert "deactivating" in dd.publish_reason(None, {}, best, [], 2000, 3600)
+
+
+def test_choose_best_keeps_the_highest_valid_seq():
+    found = [{"relay": "a", "seq": 5, "records": []}, {"relay": "b", "seq": 9, "records": None},
+             {"relay": "c", "seq": 7, "records": []}]
+    assert dd.choose_best(found)["relay"] == "c"
+    assert dd.choose_best([]) is None
+
+
+# ---------- relay client ----------
+
+from ansible_collections.archipelago.node.plugins.module_utils import pkarr
+
+
+class FakeFetch:
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def __call__(self, method, url, body):
+        self.calls.append((method, url))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def relays(answers, retries=2):
+    fetch = FakeFetch(answers)
+    return pkarr.Relays(fetch, retries=retries, sleep=lambda s: None), fetch
+
+
+def test_relay_urls_are_checked_and_get_a_final_slash():
+    assert pkarr.check_relay_url("http://r.example:6881") == "http://r.example:6881/"
+    assert pkarr.check_relay_url("https://gw.example/pkarr/") == "https://gw.example/pkarr/"
+    for bad in ("relay.example:6881", "ftp://r.example/", "http://", "http://r.example/?x=1", None):
+        with pytest.raises(pkarr.RelayError, match="not an http"):
+            pkarr.check_relay_url(bad)
+
+
+def test_get_retries_connection_errors_and_5xx_then_reads():
+    r, fetch = relays([IOError("refused"), (503, b""), (200, b"body")])
+    assert r.get("http://r/", "abc") == b"body"
+    assert [c[1] for c in fetch.calls] == ["http://r/abc"] * 3
+
+
+def test_get_404_is_absent_and_giving_up_names_the_url():
+    r, dummy = relays([(404, b"")])
+    assert r.get("http://r/", "abc") is None
+    r, dummy = relays([IOError("refused")] * 3)
+    with pytest.raises(pkarr.RelayError, match=r"GET http://r/abc failed after 3 attempts \(refused\)"):
+        r.get("http://r/", "abc")
+
+
+def test_put_accepts_any_2xx_and_explains_refusals_without_retrying_them():
+    for status in (200, 204):
+        r, dummy = relays([(status, b"")])
+        assert r.put("http://r/", "abc", b"x") == status
+    r, fetch = relays([(429, b""), (409, b"seq too old")])
+    with pytest.raises(pkarr.RelayError, match="newer record.*seq too old"):
+        r.put("http://r/", "abc", b"x")
+    assert len(fetch.calls) == 2                         # 429 retried, 409 not
+    r, fetch = relays([(500, b"")])
+    with pytest.raises(pkarr.RelayError, match="same or older seq"):
+        r.put("http://r/", "abc", b"x")
+    assert len(fetch.calls) == 1
+
+
+class MemoryRelays:
+    """Relays kept in memory, for the publish decision end to end."""
+
+    def __init__(self, n=2):
+        self.store = {"http://r%d/" % i: None for i in range(n)}
+        self.puts = 0
+
+    def get(self, base, z32):
+        return self.store[base]
+
+    def put(self, base, z32, body):
+        self.puts += 1
+        self.store[base] = body
+        return 200
+
+
+def test_ensure_publishes_once_then_only_on_change_or_refresh():
+    key = dd.load_signing_key(bytes.fromhex(SIGNED["seed_hex"]))
+    mem = MemoryRelays()
+    opts = {"services": [{"id": "tor", "type": "TorHiddenService", "endpoints": ["http://x.onion"]}]}
+    res = dd.ensure(key, "present", opts, mem, list(mem.store), 1700000000, check_mode=False)
+    assert res["changed"] and res["seq"] == 1700000000 and mem.puts == 2
+    assert dd.ensure(key, "present", opts, mem, list(mem.store), 1700000100, False)["changed"] is False
+    # check mode: the decision, no write
+    res = dd.ensure(key, "present", {}, mem, list(mem.store), 1700000100, check_mode=True)
+    assert res["changed"] and mem.puts == 2 and "TorHiddenService" in res["diff"]["before"]
+    # a relay that lost it gets it again, with seq = last + 1 when the clock has not moved on
+    mem.store["http://r1/"] = None
+    res = dd.ensure(key, "present", opts, mem, list(mem.store), 1699999999, False)
+    assert res["changed"] and res["reason"] == "missing on http://r1/" and res["seq"] == 1700000001
+    # refresh after the interval
+    res = dd.ensure(key, "present", opts, mem, list(mem.store), 1700000001 + 3600, False)
+    assert res["changed"] and "refresh" in res["reason"]
+    # the wrong DID is refused before any relay is asked
+    with pytest.raises(dd.DidDhtError, match="not this node's"):
+        dd.ensure(key, "present", {"did": SPEC["vector1"]["did"]}, mem, list(mem.store), 1700009999, False)
