@@ -58,7 +58,8 @@ def resolves(node):
 
 
 @pytest.mark.parametrize("extra, message", ids=["non-cidr", "host-bits", "swap-too-large", "latest-image",
-                                                 "unknown-dependency", "cycle", "tor-latest"], argvalues=[
+                                                 "unknown-dependency", "cycle", "tor-latest", "logrotate-relative",
+                                                 "nginx-header-quote", "network-not-cidr"], argvalues=[
     ('{"ufw_podman_extra_subnets": ["10.89.0.300/24"]}', "not valid network CIDRs: 10.89.0.300/24"),
     ('{"ufw_podman_extra_subnets": ["10.89.0.7/24"]}', "not valid network CIDRs: 10.89.0.7/24"),
     ('{"swap_size_mb": 99999999}', "does not fit"),
@@ -68,6 +69,11 @@ def resolves(node):
      "btcpay-server depends on unknown app lnd"),
     (model_with(_cycle), "dependency cycle: bitcoin-knots -> mempool-electrs -> bitcoin-knots"),
     ('{"tor_image": "docker.io/archylab/tor:latest"}', "must name a pinned image"),
+    # The last roles of the play: validated before the first one changes anything.
+    ('{"logrotate_sets": [{"name": "x", "paths": ["var/log/x.log"]}]}', "needs a name (letters, digits"),
+    ('{"nginx_headers_csp": "default-src \'self\'\\"; evil"}', "header values must be one line"),
+    ('{"archipelago_networks": [{"name": "archy-net", "subnet": "10.89.0.0/33"}, {"name": "immich-net"}]}',
+     "needs a name and a subnet in CIDR form"),
 ])
 def test_bad_input_fails_before_any_change(extra, message):
     before = {n: node_state(n) for n in BOTH}
@@ -129,3 +135,46 @@ def test_incident_suite_fails_on_every_item(tmp_path):
     assert len(results) >= 18
     passed = [name for name, ok in results.items() if ok]
     assert passed == [], f"incident symptoms still present: {passed}"
+
+
+NEW_NET = {"name": "archy-lab-new", "subnet": "10.89.7.0/24"}
+
+
+def new_network_model():
+    """The lab's model plus two apps on a network no node has yet: a stand-in whose health needs the
+    other's name resolved by the new network's DNS, so the run passes only if UFW lets it through."""
+    net = NEW_NET["name"]
+    apps = copy.deepcopy(MODEL) + [
+        {"id": "newnet-redis", "tier": "optional", "startup_tier": "db",
+         "container": {"image": "docker.io/library/redis:7.0-bookworm", "network": net},
+         "resources": {"memory_limit": "64m"}, "security": {"capabilities": [], "readonly_root": True},
+         "health_check": {"type": "exec", "command": "redis-cli ping | grep -q PONG", "interval": "5s",
+                          "timeout": "5s", "start_period": "5s", "retries": 3}},
+        {"id": "newnet-web", "tier": "optional", "startup_tier": "app",
+         "container": {"image": "docker.io/archylab/mempool-web:1.0", "network": net},
+         "dependencies": [{"app_id": "newnet-redis"}], "resources": {"memory_limit": "64m"},
+         "security": {"capabilities": [], "readonly_root": True, "no_new_privileges": True},
+         "environment": {"STANDIN_NAME": "newnet-web", "STANDIN_PORT": "8080", "STANDIN_DEPENDS": "newnet-redis:6379"},
+         "health_check": {"type": "exec", "command": "/usr/local/bin/standin --probe", "interval": "5s",
+                          "timeout": "5s", "start_period": "5s", "retries": 3}}]
+    networks = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2]
+                               / "inventories/lab/group_vars/archipelago/apps.yml").read_text())["archipelago_networks"]
+    return json.dumps({"archipelago_apps": apps, "archipelago_networks": networks + [NEW_NET]})
+
+
+def test_a_network_new_to_the_node_works_after_one_run():
+    """ufw_podman runs before the containers role creates the network: it allows the networks the
+    model declares, so the new network's DNS answers in the same run (the apps' health gate needs it)."""
+    host = node_host("arch2")
+    assert host.run(f"podman network exists {NEW_NET['name']}").rc != 0
+    assert NEW_NET["subnet"] not in host.check_output("ufw status")
+    try:
+        run_playbook("-l", "arch2", "--skip-tags", "federation", "-e", new_network_model())
+        assert NEW_NET["subnet"] in host.check_output("ufw status")
+        assert host.run("podman exec newnet-web python3 -c \"import socket; socket.gethostbyname('newnet-redis')\"").rc == 0
+    finally:
+        # back to the lab's model: the two apps are orphans now and go; the network stays unused
+        run_playbook("-l", "arch2", "--skip-tags", "federation")
+        host.run(f"podman network rm {NEW_NET['name']}")
+        host.run(f"ufw delete allow from {NEW_NET['subnet']}")
+    assert host.run("podman container exists newnet-web").rc != 0
