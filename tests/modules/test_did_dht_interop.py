@@ -17,6 +17,9 @@ from dhtpeers import Swarm
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "collections"))
 from ansible_collections.archipelago.node.plugins.module_utils import did_dht as dd  # noqa: E402
+from ansible_collections.archipelago.node.plugins.module_utils import bep44
+from ansible_collections.archipelago.node.plugins.module_utils import dht_codec
+from ansible_collections.archipelago.node.plugins.module_utils import dns_wire
 
 ONION = "http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"
 
@@ -37,13 +40,15 @@ def identity(tmp_path):
                                        serialization.NoEncryption()))
     path.chmod(0o600)
     seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-    pub = dd.public_bytes(key)
-    return {"path": str(path), "seed": seed.hex(), "pub": pub, "did": dd.did_from_public(pub)}
+    pub = bep44.public_bytes(key)
+    return {"path": str(path), "seed": seed.hex(), "pub": pub, "did": dht_codec.did_from_public(pub)}
 
 
-def task(swarm, identity, **kw):
+def task(swarm, identity, info=False, **kw):
+    """One task of did_dht, or of did_dht_info (which only reads) with info=True."""
     args = {"relays": [swarm.relay], "key_file": identity["path"], "retries": 1, **kw}
-    return {"name": "did_dht", "archipelago.node.did_dht": args}
+    module = "did_dht_info" if info else "did_dht"
+    return {"name": module, "archipelago.node." + module: args}
 
 
 def from_swarm(swarm, identity):
@@ -51,8 +56,8 @@ def from_swarm(swarm, identity):
     item = swarm.client("get", identity["pub"].hex())
     assert item is not None, "the swarm has no item for the key"
     v = bytes.fromhex(item["v"])
-    assert dd.ed25519_verify(identity["pub"], bytes.fromhex(item["sig"]), dd.bep44_signable(item["seq"], v))
-    return item["seq"], dd.document_from_records(identity["did"], dd.decode_packet(v))[0]
+    assert bep44.ed25519_verify(identity["pub"], bytes.fromhex(item["sig"]), bep44.bep44_signable(item["seq"], v))
+    return item["seq"], dd.document_from_records(identity["did"], dns_wire.decode_packet(v))[0]
 
 
 TOR = [{"id": "tor", "type": "TorHiddenService", "endpoints": [ONION]}]
@@ -93,12 +98,12 @@ def test_resolves_a_record_stored_by_bittorrent_dht_and_refreshes_an_old_one(pla
     packet = swarm.client("did-packet", identity["seed"], ONION)["v"]      # npm dns-packet, uncompressed
     old = int(time.time()) - 4000
     assert swarm.client("put", identity["seed"], old, packet)["stored"]
-    rc, res, out = play([task(swarm, identity, state="resolved", did=identity["did"])])
+    rc, res, out = play([task(swarm, identity, info=True, did=identity["did"])])
     assert rc == 0, out
     r = res[0]
     assert r["seq"] == old and r["age"] >= 4000 and not r["deactivated"]
     assert r["document"]["service"][0]["serviceEndpoint"] == [ONION]
-    assert r["document"]["verificationMethod"][0]["publicKeyJwk"]["x"] == dd.b64u(identity["pub"])
+    assert r["document"]["verificationMethod"][0]["publicKeyJwk"]["x"] == dht_codec.b64u(identity["pub"])
     # the same content, but older than the refresh interval: signed again with a newer seq
     rc, res, out = play([task(swarm, identity, services=TOR)])
     assert rc == 0 and res[0]["changed"], out
@@ -112,8 +117,12 @@ def test_deactivate_then_idempotent(play, swarm, identity):
     assert rc == 0 and res[0]["changed"] and res[0]["deactivated"], out
     assert from_swarm(swarm, identity)[1] is None
     rc, res, out = play([task(swarm, identity, state="absent"),
+                         task(swarm, identity, info=True),
                          task(swarm, identity, state="resolved")])
     assert rc == 0 and res[0]["changed"] is False and res[1]["deactivated"] is True, out
+    # the old read state still answers the same, and says it is deprecated
+    assert res[2]["deactivated"] is True and res[2]["changed"] is False
+    assert any("did_dht_info" in d["msg"] for d in res[2].get("deprecations", [])), res[2]
 
 
 class TamperingRelay(http.server.BaseHTTPRequestHandler):
@@ -137,12 +146,13 @@ def free_port():
 
 def test_bad_inputs_fail_clearly_and_publish_nothing(play, swarm, identity, tmp_path):
     other = Ed25519PrivateKey.generate()
-    other_did = dd.did_from_public(dd.public_bytes(other))
+    other_did = dht_codec.did_from_public(bep44.public_bytes(other))
     many = [{"id": "s%d" % i, "type": "LinkedDomains", "endpoints": ["https://node-%02d.example.org/archipelago" % i]}
             for i in range(20)]
     cases = [
         (task(swarm, identity, did=other_did), "is not this node's"),
-        (task(swarm, identity, state="resolved", did="did:dht:" + "v" * 52), "invalid public key"),
+        (task(swarm, identity, info=True, did="did:dht:" + "v" * 52), "invalid public key"),
+        (task(swarm, identity, info=True, key_file="/dev/zero"), "is not a regular file"),
         (task(swarm, identity, services=many), "976"),
         (task(swarm, identity, keys=[{"jwk": {"kty": "RSA", "n": "AQAB", "e": "AQAB"}}]), "unknown key type"),
         (task(swarm, identity, relays=["relay.example:6881"]), "is not an http(s) URL"),
@@ -159,13 +169,13 @@ def test_bad_inputs_fail_clearly_and_publish_nothing(play, swarm, identity, tmp_
     assert swarm.client("get", identity["pub"].hex()) is None        # nothing of this key was ever stored
 
     # a record altered on its way (a relay that flips a byte) is refused
-    key = dd.load_signing_key(pathlib.Path(identity["path"]).read_bytes())
-    _, TamperingRelay.body = dd.sign_packet(key, int(time.time()), dd.encode_packet(dd.records_for(identity["pub"])))
+    key = bep44.load_signing_key(pathlib.Path(identity["path"]).read_bytes())
+    _, TamperingRelay.body = bep44.sign_packet(key, int(time.time()), dns_wire.encode_packet(dd.records_for(identity["pub"])))
     TamperingRelay.body = TamperingRelay.body[:-1] + bytes([TamperingRelay.body[-1] ^ 1])
     server = http.server.HTTPServer(("127.0.0.1", 0), TamperingRelay)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        rc, res, out = play([task(swarm, identity, state="resolved",
+        rc, res, out = play([task(swarm, identity, info=True,
                                   relays=["http://127.0.0.1:%d/" % server.server_port])])
     finally:
         server.shutdown()

@@ -139,9 +139,30 @@ def test_backup_create_verify_prune_and_check_mode(play, spawn_api):
     data = bytearray(path.read_bytes())
     data[-5] ^= 1
     path.write_bytes(bytes(data))
-    rc, res, out = play([{"archipelago.node.backup": {"url": url(a), "passphrase": "backup-pass-1",
-                                                      "state": "verified", "id": ids[0]}}])
+    rc, res, out = play([{"archipelago.node.backup_info": {"url": url(a), "passphrase": "backup-pass-1",
+                                                           "verify": True, "id": ids[0]}}])
     assert rc != 0 and "altered" in res[0]["msg"]
+
+
+def test_backup_info_reads_only_and_the_old_read_states_are_deprecated(play, spawn_api):
+    a = spawn_api("alpha")
+    assert play([{"archipelago.node.backup": {"url": url(a), "passphrase": "backup-pass-1"}}])[0] == 0
+    before = a.client().ok("backup.list")
+    rc, res, out = play([{"archipelago.node.backup_info": {"url": url(a)}},
+                         {"archipelago.node.backup_info": {"url": url(a), "verify": True, "passphrase": "backup-pass-1"}},
+                         {"archipelago.node.backup": {"url": url(a), "state": "listed"}}], check=True)
+    assert rc == 0, out
+    assert [b["id"] for b in res[0]["backups"]] == [b["id"] for b in before] and not res[0]["changed"]
+    assert res[1]["verified"]["valid"] and "backup-pass-1" not in out
+    assert [c["method"] for c in res[1]["rpc_calls"]][-2:] == ["backup.list", "backup.verify"]
+    assert res[2]["backups"] == res[0]["backups"]
+    assert any("backup_info" in d["msg"] for d in res[2].get("deprecations", [])), res[2]
+    assert a.client().ok("backup.list") == before
+    rc, res, out = play([{"archipelago.node.backup_info": {"url": url(a), "verify": True, "passphrase": "backup-pass-1",
+                                                           "id": "no-such-backup"}}])
+    assert rc != 0 and "backup no-such-backup is not on the node" in res[0]["msg"], out
+    rc, res, out = play([{"archipelago.node.backup_info": {"url": url(a), "verify": True}}])
+    assert rc != 0 and "passphrase" in res[0]["msg"], out
 
 
 def test_backup_bad_input(play, spawn_api):

@@ -56,6 +56,7 @@ CASES = [
     ("federation_sync", {}, {"federation.list-nodes": [{"did": "did:key:z1", "trust_level": "trusted"}],
                              "federation.sync-state": {"synced": "all", "failed": []}}, "federation.sync-state"),
     ("backup", {"state": "listed"}, {"backup.list": [{"label": "no id"}]}, "backup.list"),
+    ("backup_info", {}, {"backup.list": [{"label": "no id"}]}, "backup.list"),
     ("backup", {"state": "present", "passphrase": "long enough passphrase"},
      {"backup.list": [{"id": "b1", "created_at": "yesterday"}]}, "backup.list"),
     ("federation_invite", {}, {"node.did": {"did": "did:key:z1"}, "federation.invite": {"no": "code"}},

@@ -14,6 +14,9 @@ from labhosts import controller, node_host, node_rpc
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "collections"))
 from ansible_collections.archipelago.node.plugins.module_utils import did_dht as dd  # noqa: E402
+from ansible_collections.archipelago.node.plugins.module_utils import bep44
+from ansible_collections.archipelago.node.plugins.module_utils import dht_codec
+from ansible_collections.archipelago.node.plugins.module_utils import dns_wire
 
 BIN = pathlib.Path(sys.executable).parent
 
@@ -55,8 +58,8 @@ def test_federate_check_then_run_then_idempotent(relay):
         item = relay.client("get", key)
         assert item is not None, node
         pub, v = bytes.fromhex(key), bytes.fromhex(item["v"])
-        assert dd.ed25519_verify(pub, bytes.fromhex(item["sig"]), dd.bep44_signable(item["seq"], v))
-        doc, _ = dd.document_from_records(dd.did_from_public(pub), dd.decode_packet(v))
-        assert doc["verificationMethod"][0]["publicKeyJwk"]["x"] == dd.b64u(pub)
+        assert bep44.ed25519_verify(pub, bytes.fromhex(item["sig"]), bep44.bep44_signable(item["seq"], v))
+        doc, _ = dd.document_from_records(dht_codec.did_from_public(pub), dns_wire.decode_packet(v))
+        assert doc["verificationMethod"][0]["publicKeyJwk"]["x"] == dht_codec.b64u(pub)
     changed, out = run(relays=[relay.relay])
     assert changed == {"arch1": "0", "arch2": "0"}, out[-3000:]

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: archipelago.node contributors
 # MIT License
-"""did:dht without a network: identifiers (z-base-32), the DID Document as DNS records, the
-RFC 1035 packet (BEP44 `v`), BEP44 signing input and target, the Pkarr relay body, and the
-decision whether to publish.
+"""did:dht without a network: the DID Document as DNS records and back, and the decision whether
+to publish (the policy), on top of dht_codec (identifiers), dns_wire (the RFC 1035 packet, BEP44
+`v`), bep44 (signing input, target, relay body) and dht_keys (JWKs, curves).
 
 Pure functions; Ed25519 comes from `cryptography` (python3-cryptography on Debian) and is only
 imported by the functions that sign or verify. Everything here is tested against the did:dht
@@ -13,334 +13,28 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import hashlib
+
 import json
-import re
-import struct
+import os
+import stat
 
-from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError
+from ansible_collections.archipelago.node.plugins.module_utils.did_dht_errors import DidDhtError
+from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError, check_relay_url
+from ansible_collections.archipelago.node.plugins.module_utils.dht_codec import (
+    DID_PREFIX,
+    b64u,
+    b64u_decode,
+    did_from_public,
+    public_from_did,
+    z32_encode,
+)
+from ansible_collections.archipelago.node.plugins.module_utils.bep44 import load_signing_key, public_bytes, sign_packet, verify_body
+from ansible_collections.archipelago.node.plugins.module_utils.dns_wire import MAX_PACKET, TTL, decode_packet, encode_packet
+from ansible_collections.archipelago.node.plugins.module_utils.dht_keys import KEY_TYPES, _jwk_thumbprint, jwk_from_key, key_from_jwk
 
-Z32_ALPHABET = "ybndrfg8ejkmcpqxot1uwisza345h769"
-DID_PREFIX = "did:dht:"
-TTL = 7200
-MAX_PACKET = 976          # keeps len(signable) <= 1000 at a 10-digit seq (some clients refuse more)
-RELAY_BODY_MIN, RELAY_BODY_MAX = 72, 1072
-TYPE_NS, TYPE_TXT, CLASS_IN = 2, 16, 1
 RELATIONS = (("auth", "authentication"), ("asm", "assertionMethod"), ("agm", "keyAgreement"),
              ("inv", "capabilityInvocation"), ("del", "capabilityDelegation"))
 IDENTITY_RELATIONS = ("authentication", "assertionMethod", "capabilityInvocation", "capabilityDelegation")
-# t= code -> (kty, crv, default alg)
-KEY_TYPES = {0: ("OKP", "Ed25519", "EdDSA"), 1: ("EC", "secp256k1", "ES256K"),
-             2: ("EC", "P-256", "ES256"), 3: ("OKP", "X25519", "ECDH-ES+A256KW")}
-KEY_TYPE_BY_CRV = dict((v[1], k) for k, v in KEY_TYPES.items())
-# short-Weierstrass curves y^2 = x^3 + a x + b over p (p = 3 mod 4), for compressed points
-CURVES = {
-    "secp256k1": (2 ** 256 - 2 ** 32 - 977, 0, 7),
-    "P-256": (2 ** 256 - 2 ** 224 + 2 ** 192 + 2 ** 96 - 1, -3,
-              0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b),
-}
-
-
-class DidDhtError(Exception):
-    """Bad input or a record that fails a check; the message says which and why."""
-
-
-# ---------- encodings ----------
-
-def z32_encode(data):
-    bits = "".join("{0:08b}".format(b) for b in bytearray(data))
-    bits += "0" * (-len(bits) % 5)
-    return "".join(Z32_ALPHABET[int(bits[i:i + 5], 2)] for i in range(0, len(bits), 5))
-
-
-def z32_decode(text):
-    try:
-        bits = "".join("{0:05b}".format(Z32_ALPHABET.index(c)) for c in text)
-    except ValueError:
-        bad = sorted(set(c for c in text if c not in Z32_ALPHABET))
-        raise DidDhtError("not z-base-32: %r is outside the alphabet" % "".join(bad))
-    return bytes(bytearray(int(bits[i:i + 8], 2) for i in range(0, len(bits) - 7, 8)))
-
-
-def b64u(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64u_decode(text, what="value"):
-    try:
-        return base64.urlsafe_b64decode(str(text) + "=" * (-len(str(text)) % 4))
-    except (TypeError, ValueError):
-        raise DidDhtError("%s is not base64url: %r" % (what, text))
-
-
-def did_from_public(pub):
-    return DID_PREFIX + z32_encode(pub)
-
-
-def public_from_did(did):
-    """The 32-byte identity key of a did:dht; DidDhtError names what is wrong."""
-    if not isinstance(did, str) or not did.startswith(DID_PREFIX):
-        raise DidDhtError("%r is not a did:dht identifier (expected did:dht:<52 z-base-32 characters>)" % (did,))
-    suffix = did[len(DID_PREFIX):]
-    if len(suffix) != 52:
-        raise DidDhtError("%s: the suffix has %d characters, a did:dht has 52" % (did, len(suffix)))
-    try:
-        pub = z32_decode(suffix)
-    except DidDhtError as exc:
-        raise DidDhtError("%s: invalid public key: %s" % (did, exc))
-    if len(pub) != 32:
-        raise DidDhtError("%s: invalid public key: %d bytes, Ed25519 needs 32" % (did, len(pub)))
-    return pub
-
-
-# ---------- BEP44 ----------
-
-def bep44_signable(seq, v, salt=None):
-    head = b""
-    if salt:
-        head = b"4:salt" + str(len(salt)).encode() + b":" + salt
-    return head + b"3:seqi" + str(int(seq)).encode() + b"e1:v" + str(len(v)).encode() + b":" + v
-
-
-def bep44_target(k, salt=None):
-    return hashlib.sha1(k + (salt or b"")).digest()
-
-
-def relay_body(sig, seq, v):
-    return sig + struct.pack(">Q", seq) + v
-
-
-def parse_relay_body(body):
-    if not RELAY_BODY_MIN <= len(body) <= RELAY_BODY_MAX:
-        raise DidDhtError("relay answer is %d bytes; a signed packet is %d..%d"
-                          % (len(body), RELAY_BODY_MIN, RELAY_BODY_MAX))
-    return body[:64], struct.unpack(">Q", body[64:72])[0], body[72:]
-
-
-def ed25519_verify(pub, sig, message):
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-    try:
-        Ed25519PublicKey.from_public_bytes(pub).verify(sig, message)
-        return True
-    except (InvalidSignature, ValueError):
-        return False
-
-
-def load_signing_key(data):
-    """An Ed25519 private key from a key file's bytes: PKCS#8 PEM (what the node keeps), a raw
-    32-byte seed, or the seed as 64 hex characters."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-    stripped = data.strip()
-    if stripped.startswith(b"-----BEGIN"):
-        try:
-            key = load_pem_private_key(stripped, password=None)
-        except (TypeError, ValueError) as exc:
-            raise DidDhtError("the key file is PEM but not a readable unencrypted private key (%s)" % exc)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise DidDhtError("the key file holds a %s key; did:dht needs Ed25519" % type(key).__name__)
-        return key
-    if len(data) == 32:
-        return Ed25519PrivateKey.from_private_bytes(data)
-    if re.match(br"^[0-9a-fA-F]{64}$", stripped):
-        return Ed25519PrivateKey.from_private_bytes(bytes(bytearray.fromhex(stripped.decode())))
-    raise DidDhtError("the key file is neither PKCS#8 PEM, a 32-byte seed nor 64 hex characters")
-
-
-def public_bytes(key):
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
-def sign_packet(key, seq, v):
-    """(sig, relay body) for packet v at seq."""
-    sig = key.sign(bep44_signable(seq, v))
-    return sig, relay_body(sig, seq, v)
-
-
-def verify_body(pub, body):
-    """(seq, v) of a relay body whose signature by pub verifies; DidDhtError otherwise."""
-    sig, seq, v = parse_relay_body(body)
-    if not ed25519_verify(pub, sig, bep44_signable(seq, v)):
-        raise DidDhtError("the signature does not verify: forged or altered record")
-    return seq, v
-
-
-# ---------- DNS wire format ----------
-
-def _labels(name):
-    name = name.rstrip(".")
-    return [l.encode("ascii") for l in name.split(".")] if name else []
-
-
-def _write_name(out, name, compress):
-    """Write name at the end of out, pointing at an earlier copy of any suffix (the same choice
-    as dnspython, so the bytes are comparable)."""
-    labels = _labels(name)
-    for i in range(len(labels)):
-        key = tuple(l.lower() for l in labels[i:])
-        if key in compress:
-            out.extend(struct.pack(">H", 0xC000 | compress[key]))
-            return
-        if len(out) <= 0x3FFF:
-            compress[key] = len(out)
-        if len(labels[i]) > 63:
-            raise DidDhtError("DNS label longer than 63 bytes in %r" % name)
-        out.append(len(labels[i]))
-        out.extend(labels[i])
-    out.append(0)
-
-
-def txt_strings(value):
-    """A TXT value split into character-strings of at most 255 bytes."""
-    data = value.encode("utf-8")
-    return [data[i:i + 255] for i in range(0, len(data), 255)] or [b""]
-
-
-def encode_packet(records):
-    """records: [(name, type 'TXT'|'NS', text)] -> the DNS response packet (id 0, QR+AA)."""
-    out = bytearray(struct.pack(">HHHHHH", 0, 0x8400, 0, len(records), 0, 0))
-    compress = {}
-    for name, rtype, text in records:
-        _write_name(out, name, compress)
-        code = TYPE_TXT if rtype == "TXT" else TYPE_NS
-        out.extend(struct.pack(">HHIH", code, CLASS_IN, TTL, 0))
-        start = len(out)
-        if rtype == "TXT":
-            for chunk in txt_strings(text):
-                out.append(len(chunk))
-                out.extend(chunk)
-        else:
-            _write_name(out, text, compress)
-        struct.pack_into(">H", out, start - 2, len(out) - start)
-    return bytes(out)
-
-
-def _read_name(data, pos):
-    labels, jumps, end = [], 0, None
-    while True:
-        if pos >= len(data):
-            raise DidDhtError("DNS packet truncated inside a name")
-        length = data[pos]
-        if length & 0xC0 == 0xC0:
-            if pos + 1 >= len(data):
-                raise DidDhtError("DNS packet truncated inside a pointer")
-            if end is None:
-                end = pos + 2
-            jumps += 1
-            if jumps > 64:
-                raise DidDhtError("DNS name compression loop")
-            pos = ((length & 0x3F) << 8) | data[pos + 1]
-            continue
-        if length == 0:
-            pos += 1
-            break
-        labels.append(data[pos + 1:pos + 1 + length].decode("latin-1"))
-        pos += 1 + length
-    return ".".join(labels).lower() + ".", end if end is not None else pos
-
-
-def decode_packet(data):
-    """[(name, 'TXT'|'NS', text, ttl)] of a packet, compressed or not; other types are skipped."""
-    data = bytearray(data)
-    if len(data) < 12:
-        raise DidDhtError("DNS packet shorter than its header")
-    qd, an, ns, ar = struct.unpack(">HHHH", bytes(data[4:12]))
-    pos = 12
-    for _question in range(qd):
-        pos = _read_name(data, pos)[1] + 4
-    records = []
-    for _record in range(an + ns + ar):
-        name, pos = _read_name(data, pos)
-        if pos + 10 > len(data):
-            raise DidDhtError("DNS packet truncated in a record header")
-        rtype, _cls, ttl, rdlen = struct.unpack(">HHIH", bytes(data[pos:pos + 10]))
-        pos += 10
-        rdata = data[pos:pos + rdlen]
-        if len(rdata) != rdlen:
-            raise DidDhtError("DNS packet truncated in record data")
-        if rtype == TYPE_TXT:
-            parts, i = [], 0
-            while i < rdlen:
-                parts.append(bytes(rdata[i + 1:i + 1 + rdata[i]]))
-                i += 1 + rdata[i]
-            records.append((name, "TXT", b"".join(parts).decode("utf-8", "replace"), ttl))
-        elif rtype == TYPE_NS:
-            try:
-                target = _read_name(data, pos)[0]
-            except DidDhtError:
-                target = ""  # tolerated: some publishers put a URL here
-            records.append((name, "NS", target, ttl))
-        pos += rdlen
-    return records
-
-
-# ---------- keys ----------
-
-def _jwk_thumbprint(jwk):
-    members = ("crv", "kty", "x", "y") if jwk.get("kty") == "EC" else ("crv", "kty", "x")
-    canon = json.dumps(dict((m, jwk[m]) for m in members), separators=(",", ":"), sort_keys=True)
-    return b64u(hashlib.sha256(canon.encode()).digest())
-
-
-def _int(b):
-    return int(bytes(b).hex() or "0", 16)
-
-
-def _compress_point(jwk):
-    x, y = b64u_decode(jwk.get("x", ""), "x"), b64u_decode(jwk.get("y", ""), "y")
-    if len(x) != 32 or len(y) != 32:
-        raise DidDhtError("an EC key needs 32-byte x and y")
-    return bytes(bytearray([2 + (_int(y) & 1)])) + x
-
-
-def _decompress_point(crv, raw):
-    p, a, b = CURVES[crv]
-    if len(raw) != 33 or raw[0:1] not in (b"\x02", b"\x03"):
-        raise DidDhtError("%s key is not a 33-byte compressed point" % crv)
-    x = _int(raw[1:])
-    y = pow((x ** 3 + a * x + b) % p, (p + 1) // 4, p)
-    if (y * y - (x ** 3 + a * x + b)) % p:
-        raise DidDhtError("%s key is not a point on the curve" % crv)
-    if y & 1 != raw[0] & 1:
-        y = p - y
-    return b64u(raw[1:]), b64u(bytes(bytearray.fromhex("%064x" % y)))
-
-
-def key_from_jwk(jwk):
-    """(t code, raw key bytes, alg) of a public JWK; DidDhtError for an unknown key type."""
-    if not isinstance(jwk, dict):
-        raise DidDhtError("a key's jwk must be a mapping")
-    crv = jwk.get("crv")
-    if crv not in KEY_TYPE_BY_CRV or KEY_TYPES[KEY_TYPE_BY_CRV[crv]][0] != jwk.get("kty"):
-        raise DidDhtError("unknown key type kty=%s crv=%s (did:dht knows Ed25519, secp256k1, P-256, X25519)"
-                          % (jwk.get("kty"), crv))
-    t = KEY_TYPE_BY_CRV[crv]
-    if jwk.get("kty") == "EC":
-        raw = _compress_point(jwk)
-    else:
-        raw = b64u_decode(jwk.get("x", ""), "x")
-        if len(raw) != 32:
-            raise DidDhtError("a %s key has 32 bytes, got %d" % (crv, len(raw)))
-    return t, raw, jwk.get("alg") or KEY_TYPES[t][2]
-
-
-def jwk_from_key(t, raw, alg=None, kid=None):
-    if t not in KEY_TYPES:
-        raise DidDhtError("unknown key type t=%s" % t)
-    kty, crv, default_alg = KEY_TYPES[t]
-    jwk = {"kty": kty, "crv": crv}
-    if kty == "EC":
-        jwk["x"], jwk["y"] = _decompress_point(crv, raw)
-    else:
-        if len(raw) != 32:
-            raise DidDhtError("a %s key has 32 bytes, got %d" % (crv, len(raw)))
-        jwk["x"] = b64u(raw)
-    jwk["alg"] = alg or default_alg
-    jwk["kid"] = kid if kid is not None else _jwk_thumbprint(jwk)
-    return jwk
 
 
 # ---------- DID Document <-> records ----------
@@ -635,3 +329,36 @@ def resolve(did, relays, bases, now):
             "seq": best["seq"], "age": int(now) - int(best["seq"]), "packet_bytes": best["packet_bytes"],
             "gateways": best["extra"]["gateways"], "types": best["extra"]["types"],
             "records": records_text(best["records"]), "relays": summary(found)}
+
+
+# ---------- what both modules read: the identity key, the relay list ----------
+
+def read_identity_key(path, warn):
+    """The node's Ed25519 identity key from path (PEM, raw seed or hex); warn(msg) when its mode
+    lets others read it."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise DidDhtError("the identity key %s is not a regular file; set key_file to the key's file" % path)
+        with open(path, "rb") as fh:
+            data = fh.read(65536)
+    except (IOError, OSError, ValueError) as exc:
+        raise DidDhtError("cannot read the identity key %s (%s): the backend creates it on first start; "
+                          "set key_file to where the node keeps it" % (path, getattr(exc, "strerror", None) or exc))
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        warn("the identity key %s has mode %o; it should be 0600" % (path, stat.S_IMODE(st.st_mode)))
+    return load_signing_key(data)
+
+
+def did_to_read(did, key_file, warn):
+    """The DID to resolve: did, checked, or the one of the node's own key."""
+    did = did or did_from_public(public_bytes(read_identity_key(key_file, warn)))
+    public_from_did(did)
+    return did
+
+
+def check_relays(urls):
+    if not urls:
+        raise DidDhtError("relays is empty: name at least one Pkarr relay or did:dht gateway")
+    for url in urls:
+        check_relay_url(url)

@@ -15,14 +15,13 @@ description:
     backend (US-10). Backups are encrypted by the backend with a key derived from O(passphrase).
   - O(state=present) creates a backup when none is newer than O(max_age), verifies it, then
     deletes the oldest ones beyond O(keep).
-  - O(state=verified) decrypts O(id) (or the newest backup) and fails if it does not authenticate.
   - O(state=absent) deletes O(id).
-  - O(state=listed) only returns the backups.
+  - O(state=verified) and O(state=listed) are deprecated; use M(archipelago.node.backup_info), which only reads.
 extends_documentation_fragment:
   - archipelago.node.rpc
 options:
   state:
-    description: What to do.
+    description: What to do (V(verified) and V(listed) are deprecated).
     type: str
     choices: [present, verified, absent, listed]
     default: present
@@ -62,11 +61,11 @@ EXAMPLES = r"""
     max_age: 86000
     keep: 7
 
-- name: Verify the newest backup
+- name: Delete one backup
   archipelago.node.backup:
     password_file: /etc/archipelago/admin-password
-    passphrase: "{{ vault_backup_passphrase }}"
-    state: verified
+    state: absent
+    id: "{{ old_backup_id }}"
 """
 
 RETURN = r"""
@@ -98,25 +97,24 @@ rpc_calls:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.archipelago.node.plugins.module_utils.backup import backup_due, newest, to_prune
+from ansible_collections.archipelago.node.plugins.module_utils.backup import BackupError, backup_due, read_backups, to_prune
 from ansible_collections.archipelago.node.plugins.module_utils.common import run
 from ansible_collections.archipelago.node.plugins.module_utils.rpc import list_reply, rpc_argument_spec
 
 
 def work(module, client):
     p = module.params
+    state = p["state"]
+    if state in ("listed", "verified"):
+        module.deprecate("backup state=%s is deprecated: use archipelago.node.backup_info, which only reads" % state,
+                         version="1.0.0", collection_name="archipelago.node")
+        try:
+            return dict(read_backups(client, state == "verified", p["id"], p["passphrase"]), deleted=[])
+        except BackupError as exc:
+            module.fail_json(msg=str(exc), rpc_calls=client.calls)
     before = client.call_list("backup.list", keys=("id",), numbers=("created_at",))
     ids_before = [b["id"] for b in before]
     result = {"deleted": []}
-    state = p["state"]
-    if state == "listed":
-        return {"backups": before, "deleted": []}
-    if state == "verified":
-        target = p["id"] or (newest(before) or {}).get("id")
-        if not target:
-            module.fail_json(msg="there is no backup to verify", rpc_calls=client.calls)
-        result["verified"] = client.call("backup.verify", {"id": target, "passphrase": p["passphrase"]})
-        return dict(result, backups=before)
     backups = before
     if state == "absent":
         if p["id"] not in ids_before:

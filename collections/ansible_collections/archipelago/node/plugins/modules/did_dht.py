@@ -18,32 +18,20 @@ description:
   - It reads first. The record on every relay is fetched and its signature checked; the DID is
     published only when the document differs, a relay lacks it, or it is older than
     O(refresh_interval). The new sequence number is max(now, last + 1), in seconds.
-  - O(state=resolved) fetches, verifies and returns the DID Document of O(did) (or of the node's
-    own key). O(state=absent) publishes the deactivation record.
+  - O(state=absent) publishes the deactivation record.
+  - O(state=resolved) is deprecated; use M(archipelago.node.did_dht_info), which only reads.
   - Publishing straight to the DHT (without a relay) needs a BEP44 client that Debian nodes do not
     ship; relays do that part.
+extends_documentation_fragment:
+  - archipelago.node.relays
 options:
   state:
-    description: Publish (V(present)), deactivate (V(absent)) or only read (V(resolved)).
+    description: Publish (V(present)), deactivate (V(absent)) or only read (V(resolved), deprecated).
     type: str
     choices: [present, absent, resolved]
     default: present
-  relays:
-    description:
-      - Base URLs of Pkarr relays or did:dht gateways (C(GET/PUT /{z-base-32})). A path must be a
-        directory; a missing final C(/) is added.
-    type: list
-    elements: str
-    required: true
-  key_file:
-    description:
-      - The node's Ed25519 identity key on the node (PKCS#8 PEM, a raw 32-byte seed, or 64 hex
-        characters). Read, never returned or logged.
-    type: path
-    default: /var/lib/archipelago/identity/ed25519.pem
   did:
     description:
-      - With O(state=resolved), the DID to resolve (default the node's own).
       - With V(present) or V(absent), a check that the key is this DID's; a mismatch fails before
         anything is published.
     type: str
@@ -118,18 +106,6 @@ options:
     description: After publishing, read the record back from every relay and fail unless each returns the new seq.
     type: bool
     default: true
-  timeout:
-    description: Seconds to wait for one HTTP answer.
-    type: int
-    default: 10
-  retries:
-    description: Further attempts after a connection error, HTTP 429 or (reads) a 5xx, with back-off from 1 s.
-    type: int
-    default: 3
-  validate_certs:
-    description: Check TLS certificates of https relays.
-    type: bool
-    default: true
 attributes:
   check_mode:
     support: full
@@ -152,13 +128,6 @@ EXAMPLES = r"""
       - id: tor
         type: TorHiddenService
         endpoints: ["http://{{ onion_hostname }}"]
-
-- name: Resolve the peer's DID
-  archipelago.node.did_dht:
-    state: resolved
-    did: "{{ peer_did }}"
-    relays: [https://relay.example.org/]
-  register: peer
 
 - name: Deactivate the DID
   archipelago.node.did_dht:
@@ -232,14 +201,11 @@ relay_calls:
   elements: dict
 """
 
-import os
-import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.archipelago.node.plugins.module_utils import did_dht as dd
-from ansible_collections.archipelago.node.plugins.module_utils.pkarr import (
-    RelayError, Relays, check_relay_url, open_url_fetch)
+from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError, Relays, open_url_fetch
 
 try:
     import cryptography  # noqa: F401  pylint: disable=unused-import
@@ -275,19 +241,6 @@ def argument_spec():
     )
 
 
-def read_key(module, path):
-    try:
-        st = os.stat(path)
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except (IOError, OSError) as exc:
-        raise dd.DidDhtError("cannot read the identity key %s (%s): the backend creates it on first start; "
-                             "set key_file to where the node keeps it" % (path, exc.strerror or exc))
-    if stat.S_IMODE(st.st_mode) & 0o077:
-        module.warn("the identity key %s has mode %o; it should be 0600" % (path, stat.S_IMODE(st.st_mode)))
-    return dd.load_signing_key(data)
-
-
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
@@ -295,20 +248,17 @@ def main():
         module.fail_json(msg=missing_required_lib("cryptography (Debian: python3-cryptography)"))
     relays = Relays(open_url_fetch(p["timeout"], p["validate_certs"]), retries=p["retries"])
     try:
-        if not p["relays"]:
-            raise dd.DidDhtError("relays is empty: name at least one Pkarr relay or did:dht gateway")
-        for url in p["relays"]:
-            check_relay_url(url)
+        dd.check_relays(p["relays"])
         if p["refresh_interval"] < 60:
             raise dd.DidDhtError("refresh_interval must be at least 60 seconds")
         if any(t < 0 or t > 7 for t in p["types"]):
             raise dd.DidDhtError("types are did:dht type indexes 0..7, got %s" % p["types"])
         if p["state"] == "resolved":
-            did = p["did"] or dd.did_from_public(dd.public_bytes(read_key(module, p["key_file"])))
-            dd.public_from_did(did)
-            result = dd.resolve(did, relays, p["relays"], time.time())
+            module.deprecate("did_dht state=resolved is deprecated: use archipelago.node.did_dht_info, which only reads",
+                             version="1.0.0", collection_name="archipelago.node")
+            result = dd.resolve(dd.did_to_read(p["did"], p["key_file"], module.warn), relays, p["relays"], time.time())
         else:
-            key = read_key(module, p["key_file"])
+            key = dd.read_identity_key(p["key_file"], module.warn)
             result = dd.ensure(key, p["state"], p, relays, p["relays"], time.time(), module.check_mode,
                                refresh=p["refresh_interval"], read_back=p["read_back"])
     except (dd.DidDhtError, RelayError) as exc:

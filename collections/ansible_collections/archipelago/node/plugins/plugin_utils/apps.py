@@ -2,7 +2,7 @@
 # Copyright: archipelago.node contributors
 # MIT License
 """The app model: one definition per app (close to Archipelago's apps/<id>/manifest.yml) from
-which the role derives the container's run arguments, its systemd unit or Quadlet file, its
+which the role derives the container's run arguments, its systemd unit, its
 health check, limits, start order, published ports and log file.
 
 Pure functions, no Ansible imports: the filter plugin and the unit tests call them."""

@@ -11,6 +11,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ansible_collections.archipelago.node.plugins.module_utils import did_dht as dd
+from ansible_collections.archipelago.node.plugins.module_utils import bep44
+from ansible_collections.archipelago.node.plugins.module_utils import dht_codec
+from ansible_collections.archipelago.node.plugins.module_utils import dht_keys
+from ansible_collections.archipelago.node.plugins.module_utils import dns_wire
 
 VECTORS = json.loads((pathlib.Path(__file__).resolve().parents[2] / "data" / "did-dht-vectors.json").read_text())
 SPEC = VECTORS["did_dht_spec_vectors"]
@@ -31,18 +35,18 @@ def normalized(records):
 @pytest.mark.parametrize("name", ["vector1", "vector2", "vector3"])
 def test_did_is_z32_of_the_identity_key(name):
     vec = SPEC[name]
-    pub = dd.b64u_decode(vec["identity_public_jwk"]["x"])
-    assert dd.did_from_public(pub) == vec["did"]
-    assert dd.public_from_did(vec["did"]) == pub
+    pub = dht_codec.b64u_decode(vec["identity_public_jwk"]["x"])
+    assert dht_codec.did_from_public(pub) == vec["did"]
+    assert dht_codec.public_from_did(vec["did"]) == pub
 
 
 def test_rfc8032_key_did_and_alphabet():
     pub = bytes.fromhex(SIGNED["public_key_hex"])
-    did = dd.did_from_public(pub)
+    did = dht_codec.did_from_public(pub)
     assert did == SIGNED["did"]
     suffix = did[len("did:dht:"):]
     assert len(suffix) == 52 and not set(suffix) & set("lv02")
-    assert VECTORS["z_base_32_alphabet"] == dd.Z32_ALPHABET
+    assert VECTORS["z_base_32_alphabet"] == dht_codec.Z32_ALPHABET
 
 
 @pytest.mark.parametrize("did, fragment", [
@@ -53,13 +57,13 @@ def test_rfc8032_key_did_and_alphabet():
 ])
 def test_bad_dids_are_named(did, fragment):
     with pytest.raises(dd.DidDhtError, match=fragment):
-        dd.public_from_did(did)
+        dht_codec.public_from_did(did)
 
 
 def test_z32_round_trip_odd_lengths():
     for n in range(0, 40):
         data = bytes(range(n))
-        assert dd.z32_decode(dd.z32_encode(data)) == data
+        assert dht_codec.z32_decode(dht_codec.z32_encode(data)) == data
 
 
 # ---------- BEP44 ----------
@@ -67,40 +71,40 @@ def test_z32_round_trip_odd_lengths():
 def test_bep44_mutable_vectors():
     pub = bytes.fromhex(BEP44["public_key_hex"])
     m = BEP44["mutable"]
-    signable = dd.bep44_signable(m["seq"], m["value"].encode())
+    signable = bep44.bep44_signable(m["seq"], m["value"].encode())
     assert signable.decode() == m["signable"]
-    assert dd.ed25519_verify(pub, bytes.fromhex(m["signature_hex"]), signable)
-    assert dd.bep44_target(pub).hex() == m["target_hex"]
+    assert bep44.ed25519_verify(pub, bytes.fromhex(m["signature_hex"]), signable)
+    assert bep44.bep44_target(pub).hex() == m["target_hex"]
     s = BEP44["mutable_salt"]
-    signable = dd.bep44_signable(s["seq"], s["value"].encode(), s["salt"].encode())
+    signable = bep44.bep44_signable(s["seq"], s["value"].encode(), s["salt"].encode())
     assert signable.decode() == s["signable"]
-    assert dd.ed25519_verify(pub, bytes.fromhex(s["signature_hex"]), signable)
-    assert dd.bep44_target(pub, s["salt"].encode()).hex() == s["target_hex"]
-    assert not dd.ed25519_verify(pub, bytes.fromhex(m["signature_hex"]), signable)
+    assert bep44.ed25519_verify(pub, bytes.fromhex(s["signature_hex"]), signable)
+    assert bep44.bep44_target(pub, s["salt"].encode()).hex() == s["target_hex"]
+    assert not bep44.ed25519_verify(pub, bytes.fromhex(m["signature_hex"]), signable)
 
 
 def test_signing_the_rfc8032_packet_matches_the_vector_and_pynacl():
-    key = dd.load_signing_key(bytes.fromhex(SIGNED["seed_hex"]))
-    assert dd.public_bytes(key).hex() == SIGNED["public_key_hex"]
+    key = bep44.load_signing_key(bytes.fromhex(SIGNED["seed_hex"]))
+    assert bep44.public_bytes(key).hex() == SIGNED["public_key_hex"]
     v = bytes.fromhex(SIGNED["dnspython_packet"]["v_hex"])
-    sig, body = dd.sign_packet(key, SIGNED["seq"], v)
+    sig, body = bep44.sign_packet(key, SIGNED["seq"], v)
     assert sig.hex() == SIGNED["dnspython_packet"]["sig_hex"]
     assert body.hex() == SIGNED["dnspython_packet"]["relay_body_hex"]
-    assert dd.bep44_signable(SIGNED["seq"], v).startswith(SIGNED["dnspython_packet"]["signable_prefix"].encode())
-    nacl_sig = nacl.signing.SigningKey(bytes.fromhex(SIGNED["seed_hex"])).sign(dd.bep44_signable(SIGNED["seq"], v)).signature
+    assert bep44.bep44_signable(SIGNED["seq"], v).startswith(SIGNED["dnspython_packet"]["signable_prefix"].encode())
+    nacl_sig = nacl.signing.SigningKey(bytes.fromhex(SIGNED["seed_hex"])).sign(bep44.bep44_signable(SIGNED["seq"], v)).signature
     assert nacl_sig == sig
-    assert dd.bep44_target(dd.public_bytes(key)).hex() == SIGNED["bep44_target_hex"]
-    assert dd.verify_body(dd.public_bytes(key), body) == (SIGNED["seq"], v)
+    assert bep44.bep44_target(bep44.public_bytes(key)).hex() == SIGNED["bep44_target_hex"]
+    assert bep44.verify_body(bep44.public_bytes(key), body) == (SIGNED["seq"], v)
 
 
 def test_tampered_relay_bodies_are_refused():
-    key = dd.load_signing_key(bytes.fromhex(SIGNED["seed_hex"]))
+    key = bep44.load_signing_key(bytes.fromhex(SIGNED["seed_hex"]))
     body = bytearray(bytes.fromhex(SIGNED["dnspython_packet"]["relay_body_hex"]))
     body[-1] ^= 1
     with pytest.raises(dd.DidDhtError, match="does not verify"):
-        dd.verify_body(dd.public_bytes(key), bytes(body))
+        bep44.verify_body(bep44.public_bytes(key), bytes(body))
     with pytest.raises(dd.DidDhtError, match="72..1072"):
-        dd.parse_relay_body(b"x" * 10)
+        bep44.parse_relay_body(b"x" * 10)
 
 
 @pytest.mark.parametrize("fmt", ["pem", "raw", "hex"])
@@ -110,7 +114,7 @@ def test_key_file_formats(fmt):
     data = {"pem": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                      serialization.NoEncryption()),
             "raw": seed, "hex": SIGNED["seed_hex"].encode() + b"\n"}[fmt]
-    assert dd.public_bytes(dd.load_signing_key(data)).hex() == SIGNED["public_key_hex"]
+    assert bep44.public_bytes(bep44.load_signing_key(data)).hex() == SIGNED["public_key_hex"]
 
 
 def test_a_key_file_that_is_not_ed25519_is_named():
@@ -118,9 +122,9 @@ def test_a_key_file_that_is_not_ed25519_is_named():
     pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     with pytest.raises(dd.DidDhtError, match="needs Ed25519"):
-        dd.load_signing_key(pem)
+        bep44.load_signing_key(pem)
     with pytest.raises(dd.DidDhtError, match="neither"):
-        dd.load_signing_key(b"hello")
+        bep44.load_signing_key(b"hello")
 
 
 # ---------- DNS packet ----------
@@ -136,7 +140,7 @@ def spec_inputs(name):
         purposes = [rel for rel in ("authentication", "assertionMethod", "keyAgreement", "capabilityInvocation",
                                     "capabilityDelegation") if vm["id"] in doc.get(rel, [])]
         key = {"jwk": jwk, "purposes": purposes}
-        if jwk["kid"] != dd._jwk_thumbprint(jwk):
+        if jwk["kid"] != dht_keys._jwk_thumbprint(jwk):
             key["id"] = jwk["kid"]
         if vm["controller"] != doc["id"]:
             key["controller"] = vm["controller"]
@@ -156,7 +160,7 @@ def ns_names(vec):
 @pytest.mark.parametrize("name", ["vector1", "vector2", "vector3"])
 def test_records_built_from_options_equal_the_spec_records(name):
     vec = SPEC[name]
-    pub = dd.b64u_decode(vec["identity_public_jwk"]["x"])
+    pub = dht_codec.b64u_decode(vec["identity_public_jwk"]["x"])
     built = dd.records_for(pub, **spec_inputs(name))
     expected = [r for r in spec_records(vec) if r[0] != "_prv._did."]   # previous-DID proofs are not written
     assert normalized(built) == normalized(expected)
@@ -174,10 +178,10 @@ def test_documents_read_from_spec_records_equal_the_spec_documents(name):
 def test_packets_round_trip_and_split_long_txt(name):
     vec = SPEC[name]
     records = spec_records(vec)
-    packet = dd.encode_packet(records)
+    packet = dns_wire.encode_packet(records)
     assert packet[:4] == b"\x00\x00\x84\x00"
-    assert normalized(r[:3] for r in dd.decode_packet(packet)) == normalized(records)
-    assert all(r[3] == 7200 for r in dd.decode_packet(packet))
+    assert normalized(r[:3] for r in dns_wire.decode_packet(packet)) == normalized(records)
+    assert all(r[3] == 7200 for r in dns_wire.decode_packet(packet))
     # dnspython reads the same records, TXT split in <= 255-byte strings
     msg = dns.message.from_wire(packet)
     for rrset in msg.answer:
@@ -188,7 +192,7 @@ def test_packets_round_trip_and_split_long_txt(name):
 
 def test_spec_vector1_packet_is_byte_identical_to_dnspython():
     der = VECTORS["derived_byte_vectors"]["spec_vector1_packets"]
-    packet = dd.encode_packet(spec_records(SPEC["vector1"]))
+    packet = dns_wire.encode_packet(spec_records(SPEC["vector1"]))
     assert len(packet) == der["dnspython_len"]
     assert packet.hex() == der["dnspython_2_9_compressed_hex"]
 
@@ -198,9 +202,9 @@ def test_rfc8032_packet_is_byte_identical_to_the_vector():
     svc = SIGNED["did_document_input"]["service"][0]
     records = dd.records_for(pub, services=[{"id": svc["id"].split("#")[1], "type": svc["type"],
                                              "endpoints": svc["serviceEndpoint"]}])
-    packet = dd.encode_packet(records)
+    packet = dns_wire.encode_packet(records)
     assert packet.hex() == SIGNED["dnspython_packet"]["v_hex"]
-    doc, dummy = dd.document_from_records(SIGNED["did"], dd.decode_packet(packet))
+    doc, dummy = dd.document_from_records(SIGNED["did"], dns_wire.decode_packet(packet))
     assert doc == SIGNED["did_document_input"]
 
 
@@ -209,10 +213,10 @@ def test_decoder_reads_uncompressed_and_dnspython_packets():
     msg = dns.message.Message(id=0)
     msg.flags = 0x8400
     for name, rtype, text in records:
-        rd = text if rtype == "NS" else " ".join('"%s"' % s.decode() for s in dd.txt_strings(text))
+        rd = text if rtype == "NS" else " ".join('"%s"' % s.decode() for s in dns_wire.txt_strings(text))
         msg.answer.append(dns.rrset.from_text(name, 7200, "IN", rtype, rd))
     for wire in (msg.to_wire(), _uncompressed(records)):
-        assert normalized(r[:3] for r in dd.decode_packet(wire)) == normalized(records)
+        assert normalized(r[:3] for r in dns_wire.decode_packet(wire)) == normalized(records)
 
 
 def _uncompressed(records):
@@ -223,7 +227,7 @@ def _uncompressed(records):
     def name(n):
         return b"".join(bytes([len(l)]) + l.encode() for l in n.rstrip(".").split(".")) + b"\0"
     for n, rtype, text in records:
-        rdata = name(text) if rtype == "NS" else b"".join(bytes([len(s)]) + s for s in dd.txt_strings(text))
+        rdata = name(text) if rtype == "NS" else b"".join(bytes([len(s)]) + s for s in dns_wire.txt_strings(text))
         out += name(n) + struct.pack(">HHIH", 2 if rtype == "NS" else 16, 1, 7200, len(rdata)) + rdata
     return bytes(out)
 
@@ -235,19 +239,19 @@ def _uncompressed(records):
 ])
 def test_malformed_packets_are_named(packet, fragment):
     with pytest.raises(dd.DidDhtError, match=fragment):
-        dd.decode_packet(packet)
+        dns_wire.decode_packet(packet)
 
 
 def test_ns_rdata_that_is_not_a_hostname_is_tolerated():
     packet = _uncompressed([("_did.%s." % SIGNED["did"][8:], "NS", "http://127.0.0.1:45665."),
                             ("_did.%s." % SIGNED["did"][8:], "TXT", "v=0;vm=k0"),
-                            ("_k0._did.", "TXT", "t=0;k=" + dd.b64u(bytes.fromhex(SIGNED["public_key_hex"])))])
-    doc, gateways = dd.document_from_records(SIGNED["did"], dd.decode_packet(packet))
+                            ("_k0._did.", "TXT", "t=0;k=" + dht_codec.b64u(bytes.fromhex(SIGNED["public_key_hex"])))])
+    doc, gateways = dd.document_from_records(SIGNED["did"], dns_wire.decode_packet(packet))
     assert doc["verificationMethod"][0]["id"].endswith("#0")
 
 
 def test_a_packet_whose_k0_is_another_key_is_refused():
-    other = dd.b64u_decode(SPEC["vector1"]["identity_public_jwk"]["x"])
+    other = dht_codec.b64u_decode(SPEC["vector1"]["identity_public_jwk"]["x"])
     records = dd.records_for(other)
     with pytest.raises(dd.DidDhtError, match="does not match the DID"):
         dd.document_from_records(SIGNED["did"], [(("_did.%s." % SIGNED["did"][8:]) if r[0].startswith("_did.") else r[0],
@@ -266,8 +270,8 @@ def test_unknown_key_types_and_bad_services_are_named():
 
 def test_deactivation_reads_as_no_document():
     pub = bytes.fromhex(SIGNED["public_key_hex"])
-    packet = dd.encode_packet(dd.deactivation_records(pub))
-    assert dd.document_from_records(SIGNED["did"], dd.decode_packet(packet))[0] is None
+    packet = dns_wire.encode_packet(dd.deactivation_records(pub))
+    assert dd.document_from_records(SIGNED["did"], dns_wire.decode_packet(packet))[0] is None
 
 
 # ---------- deciding ----------
@@ -376,7 +380,7 @@ class MemoryRelays:
 
 
 def test_ensure_publishes_once_then_only_on_change_or_refresh():
-    key = dd.load_signing_key(bytes.fromhex(SIGNED["seed_hex"]))
+    key = bep44.load_signing_key(bytes.fromhex(SIGNED["seed_hex"]))
     mem = MemoryRelays()
     opts = {"services": [{"id": "tor", "type": "TorHiddenService", "endpoints": ["http://x.onion"]}]}
     res = dd.ensure(key, "present", opts, mem, list(mem.store), 1700000000, check_mode=False)

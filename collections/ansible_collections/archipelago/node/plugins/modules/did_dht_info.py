@@ -1,0 +1,141 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: archipelago.node contributors
+# MIT License
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: did_dht_info
+short_description: Resolve a did:dht through Pkarr relays and verify it
+version_added: 0.2.0
+description:
+  - Fetches the record of O(did) (default the node's own, from its identity key) from every relay,
+    checks its BEP44 signature against the DID's key, decodes the DNS packet and returns the DID
+    Document of the newest valid record, with each relay's view (found, absent, invalid,
+    unreachable).
+  - Only reads; nothing is ever published. Fails, naming each relay's answer, when no relay holds a
+    valid record.
+extends_documentation_fragment:
+  - archipelago.node.relays
+options:
+  did:
+    description: The DID to resolve; default the DID of the node's key in O(key_file).
+    type: str
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, in check mode as in a run.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to show.
+author:
+  - archipelago.node founders (@archipelago-node)
+"""
+
+EXAMPLES = r"""
+- name: Resolve the peer's DID
+  archipelago.node.did_dht_info:
+    did: "{{ peer_did }}"
+    relays: [https://relay.example.org/]
+  register: peer
+
+- name: The node's own DID as the relays hold it
+  archipelago.node.did_dht_info:
+    relays: [https://relay.example.org/]
+  register: mine
+"""
+
+RETURN = r"""
+did:
+  description: The DID resolved.
+  returned: success
+  type: str
+  sample: did:dht:47pjoycnsrfmxikm95jh13y88e8qnhzu5kungjpxyepgt7a8krpy
+public_key:
+  description: The DID's identity key (Ed25519, hex).
+  returned: success
+  type: str
+document:
+  description: The DID Document; null when the DID is deactivated.
+  returned: success
+  type: dict
+deactivated:
+  description: Whether the DID is deactivated.
+  returned: success
+  type: bool
+seq:
+  description: The sequence number of the record returned.
+  returned: success
+  type: int
+age:
+  description: Seconds since that record was signed.
+  returned: success
+  type: int
+packet_bytes:
+  description: Size of its DNS packet.
+  returned: success
+  type: int
+records:
+  description: Its DNS records, one per line.
+  returned: success
+  type: str
+gateways:
+  description: NS gateway names in the record.
+  returned: success
+  type: list
+  elements: str
+types:
+  description: did:dht type indexes in the record.
+  returned: success
+  type: list
+  elements: int
+relays:
+  description: Each relay's answer (found, absent, invalid, unreachable) and seq.
+  returned: success
+  type: list
+  elements: dict
+relay_calls:
+  description: The HTTP requests made, with their status.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.archipelago.node.plugins.module_utils import did_dht as dd
+from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError, Relays, open_url_fetch
+
+try:
+    import cryptography  # noqa: F401  pylint: disable=unused-import
+    HAS_CRYPTOGRAPHY = True
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        relays=dict(type="list", elements="str", required=True),
+        key_file=dict(type="path", default="/var/lib/archipelago/identity/ed25519.pem"),
+        did=dict(type="str"),
+        timeout=dict(type="int", default=10),
+        retries=dict(type="int", default=3),
+        validate_certs=dict(type="bool", default=True),
+    ), supports_check_mode=True)
+    p = module.params
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography (Debian: python3-cryptography)"))
+    relays = Relays(open_url_fetch(p["timeout"], p["validate_certs"]), retries=p["retries"])
+    try:
+        dd.check_relays(p["relays"])
+        result = dd.resolve(dd.did_to_read(p["did"], p["key_file"], module.warn), relays, p["relays"], time.time())
+    except (dd.DidDhtError, RelayError) as exc:
+        module.fail_json(msg="did_dht_info: %s" % (getattr(exc, "message", None) or exc), relay_calls=relays.log)
+    module.exit_json(relay_calls=relays.log, **result)
+
+
+if __name__ == "__main__":
+    main()
