@@ -27,7 +27,7 @@ def test_broken_app_backs_off_then_stays_failed(tmp_path):
     play = tmp_path / "broken.yml"
     play.write_text(json.dumps([{
         "hosts": "arch1", "gather_facts": False,
-        "tasks": [{"ansible.builtin.include_role": {"name": "containers", "tasks_from": "unit.yml"},
+        "tasks": [{"ansible.builtin.include_role": {"name": "archipelago.node.containers", "tasks_from": "unit"},
                    "vars": {"containers_unit_app": BROKEN, "containers_restart_delays": [2, 4, 8]}}]}]))
     since = host.check_output("date +%s")     # the journal keeps earlier runs' lines
     try:

@@ -244,3 +244,23 @@ def test_literal_check_can_fail(tmp_path):
     assert "release: writes the base role's /usr/local/libexec/archipelago (main.yml)" in errors
     assert "release: writes the base role's /opt/archipelago/web-ui (main.yml)" in errors
     assert "/srv/same/path is written in ['swap', 'tor']" in errors
+
+
+def role_docs_check(roles_dir):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "role_docs.py"), "--check", "--roles", str(roles_dir)],
+                          capture_output=True, text=True)
+
+
+def test_every_role_readme_is_generated_from_its_spec():
+    out = role_docs_check(ROLES_DIR)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_role_readme_check_can_fail(tmp_path):
+    def edit(d):
+        p = d / "logrotate" / "meta" / "argument_specs.yml"
+        p.write_text(p.read_text().replace("Rotated logs kept.", "How many rotated logs are kept."))
+    out = role_docs_check(broken_copy(tmp_path, edit))
+    assert out.returncode == 1 and "logrotate/README.md" in out.stdout, out.stdout + out.stderr

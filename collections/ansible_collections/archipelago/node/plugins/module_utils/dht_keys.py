@@ -19,12 +19,6 @@ from ansible_collections.archipelago.node.plugins.module_utils.dht_codec import 
 KEY_TYPES = {0: ("OKP", "Ed25519", "EdDSA"), 1: ("EC", "secp256k1", "ES256K"),
              2: ("EC", "P-256", "ES256"), 3: ("OKP", "X25519", "ECDH-ES+A256KW")}
 KEY_TYPE_BY_CRV = dict((v[1], k) for k, v in KEY_TYPES.items())
-# short-Weierstrass curves y^2 = x^3 + a x + b over p (p = 3 mod 4), for compressed points
-CURVES = {
-    "secp256k1": (2 ** 256 - 2 ** 32 - 977, 0, 7),
-    "P-256": (2 ** 256 - 2 ** 224 + 2 ** 192 + 2 ** 96 - 1, -3,
-              0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b),
-}
 
 
 def _jwk_thumbprint(jwk):
@@ -37,24 +31,35 @@ def _int(b):
     return int(bytes(b).hex() or "0", 16)
 
 
+def _curve(crv):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    return {"secp256k1": ec.SECP256K1, "P-256": ec.SECP256R1}[crv]()
+
+
 def _compress_point(jwk):
+    """The 33-byte compressed point of an EC JWK; DidDhtError unless (x, y) is on the curve."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
     x, y = b64u_decode(jwk.get("x", ""), "x"), b64u_decode(jwk.get("y", ""), "y")
     if len(x) != 32 or len(y) != 32:
         raise DidDhtError("an EC key needs 32-byte x and y")
-    return bytes(bytearray([2 + (_int(y) & 1)])) + x
+    try:
+        key = ec.EllipticCurvePublicNumbers(_int(x), _int(y), _curve(jwk["crv"])).public_key()
+    except ValueError:
+        raise DidDhtError("the %s key (x, y) is not a point on the curve" % jwk["crv"])
+    return key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
 
 
 def _decompress_point(crv, raw):
-    p, a, b = CURVES[crv]
+    """(x, y) base64url of a compressed point; DidDhtError unless it is on the curve."""
+    from cryptography.hazmat.primitives.asymmetric import ec
     if len(raw) != 33 or raw[0:1] not in (b"\x02", b"\x03"):
         raise DidDhtError("%s key is not a 33-byte compressed point" % crv)
-    x = _int(raw[1:])
-    y = pow((x ** 3 + a * x + b) % p, (p + 1) // 4, p)
-    if (y * y - (x ** 3 + a * x + b)) % p:
+    try:
+        numbers = ec.EllipticCurvePublicKey.from_encoded_point(_curve(crv), bytes(raw)).public_numbers()
+    except ValueError:
         raise DidDhtError("%s key is not a point on the curve" % crv)
-    if y & 1 != raw[0] & 1:
-        y = p - y
-    return b64u(raw[1:]), b64u(bytes(bytearray.fromhex("%064x" % y)))
+    return b64u(numbers.x.to_bytes(32, "big")), b64u(numbers.y.to_bytes(32, "big"))
 
 
 def key_from_jwk(jwk):
@@ -62,8 +67,8 @@ def key_from_jwk(jwk):
     if not isinstance(jwk, dict):
         raise DidDhtError("a key's jwk must be a mapping")
     crv = jwk.get("crv")
-    if crv not in KEY_TYPE_BY_CRV or KEY_TYPES[KEY_TYPE_BY_CRV[crv]][0] != jwk.get("kty"):
-        raise DidDhtError("unknown key type kty=%s crv=%s (did:dht knows Ed25519, secp256k1, P-256, X25519)"
+    if not isinstance(crv, str) or crv not in KEY_TYPE_BY_CRV or KEY_TYPES[KEY_TYPE_BY_CRV[crv]][0] != jwk.get("kty"):
+        raise DidDhtError("unknown key type kty=%.40r crv=%.40r (did:dht knows Ed25519, secp256k1, P-256, X25519)"
                           % (jwk.get("kty"), crv))
     t = KEY_TYPE_BY_CRV[crv]
     if jwk.get("kty") == "EC":

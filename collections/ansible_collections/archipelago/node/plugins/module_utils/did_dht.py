@@ -19,7 +19,7 @@ import os
 import stat
 
 from ansible_collections.archipelago.node.plugins.module_utils.did_dht_errors import DidDhtError
-from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError, check_relay_url
+from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError, Relays, check_relay_url, open_url_fetch
 from ansible_collections.archipelago.node.plugins.module_utils.dht_codec import (
     DID_PREFIX,
     b64u,
@@ -188,8 +188,15 @@ def records_text(records):
 
 # ---------- deciding ----------
 
+SEQ_MAX = 2 ** 64 - 1     # BEP44's seq is an unsigned 64-bit integer
+
+
 def next_seq(now, last_seq=None):
-    return max(int(now), (last_seq or 0) + 1)
+    seq = max(int(now), (last_seq or 0) + 1)
+    if seq > SEQ_MAX:
+        raise DidDhtError("a relay holds this DID at seq %d, the largest BEP44 allows: no newer record can be "
+                          "published for this key" % last_seq)
+    return seq
 
 
 def choose_best(found):
@@ -362,3 +369,20 @@ def check_relays(urls):
         raise DidDhtError("relays is empty: name at least one Pkarr relay or did:dht gateway")
     for url in urls:
         check_relay_url(url)
+
+
+def relay_argument_spec():
+    """The options both did:dht modules take (doc fragment archipelago.node.relays)."""
+    return dict(
+        relays=dict(type="list", elements="str", required=True),
+        key_file=dict(type="path", default="/var/lib/archipelago/identity/ed25519.pem"),
+        timeout=dict(type="int", default=10),
+        retries=dict(type="int", default=3),
+        validate_certs=dict(type="bool", default=True),
+    )
+
+
+def relays_from(params):
+    """The relay client for the module's options, after checking every relay URL."""
+    check_relays(params["relays"])
+    return Relays(open_url_fetch(params["timeout"], params["validate_certs"]), retries=params["retries"])

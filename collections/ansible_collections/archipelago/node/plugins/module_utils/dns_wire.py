@@ -20,7 +20,10 @@ TYPE_NS, TYPE_TXT, CLASS_IN = 2, 16, 1
 
 def _labels(name):
     name = name.rstrip(".")
-    return [l.encode("ascii") for l in name.split(".")] if name else []
+    try:
+        return [l.encode("ascii") for l in name.split(".")] if name else []
+    except UnicodeEncodeError:
+        raise DidDhtError("DNS name %r is not ASCII (write an internationalized name in its xn-- form)" % name[:80])
 
 
 def _write_name(out, name, compress):
@@ -62,6 +65,9 @@ def encode_packet(records):
                 out.extend(chunk)
         else:
             _write_name(out, text, compress)
+        if len(out) - start > 0xFFFF:
+            raise DidDhtError("the record %s is %d bytes; a DNS record holds at most 65535 (and a did:dht packet %d)"
+                              % (name, len(out) - start, MAX_PACKET))
         struct.pack_into(">H", out, start - 2, len(out) - start)
     return bytes(out)
 

@@ -39,9 +39,22 @@ def check_relay_url(url):
         from urllib.parse import urlsplit
     except ImportError:  # pragma: no cover - Python 2
         from urlparse import urlsplit
-    parts = urlsplit(url if isinstance(url, str) else "")
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise RelayError("relay %r is not an http(s) URL such as http://relay.example:6881/" % (url,), relay=url)
+    text = url if isinstance(url, str) else ""
+    bad = RelayError(("relay URL is not an http(s) URL such as http://relay.example:6881/: %r" % (url,))[:300],
+                     relay=url)
+    if not text or len(text) > 2048 or any(ord(c) < 33 or ord(c) > 126 for c in text):
+        raise bad
+    try:
+        parts = urlsplit(text)
+        if parts.port is not None and not parts.port:   # reading .port raises on a port that is not one
+            raise ValueError("port 0")
+    except ValueError:
+        raise bad
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise bad
+    if "@" in parts.netloc:
+        raise RelayError("relay URL %s://…@%s carries credentials; relays take none" % (parts.scheme, parts.hostname),
+                         relay=None)
     # the DID's z32 is joined onto the path: without a final '/' the last segment would be lost
     return url if url.endswith("/") else url + "/"
 
@@ -93,8 +106,13 @@ class Relays:
                                                               " (%s)" % text if text else ""), relay=base, status=status)
 
 
+READ_MAX = 65536          # a relay body is at most 1072 bytes; an error page is cut here
+
+
 def open_url_fetch(timeout=10, validate_certs=True):
-    """fetch() on ansible's open_url: returns (status, body) for HTTP errors too."""
+    """fetch() on ansible's open_url: returns (status, body) for HTTP errors too; a reply that is
+    truncated, has a garbage status line or is too large becomes IOError (retried, then reported)."""
+    import http.client
     from urllib.error import HTTPError  # Python 3 only, as the nodes are
     from ansible.module_utils.urls import open_url
 
@@ -103,11 +121,18 @@ def open_url_fetch(timeout=10, validate_certs=True):
         try:
             resp = open_url(url, data=body, method=method, headers=headers, timeout=timeout,
                             validate_certs=validate_certs, follow_redirects="safe")
-            return resp.getcode(), resp.read()
+            data = resp.read(READ_MAX + 1)
+            if len(data) > READ_MAX:
+                raise IOError("the relay answered more than %d bytes" % READ_MAX)
+            if (getattr(resp, "length", None) or 0) > 0:
+                raise IOError("the relay's answer was cut short (%d bytes missing)" % resp.length)
+            return resp.getcode(), data
         except HTTPError as exc:
             try:
-                data = exc.read()
+                data = exc.read(READ_MAX)
             except Exception:  # pylint: disable=broad-except
                 data = b""
             return exc.code, data
+        except http.client.HTTPException as exc:
+            raise IOError("the relay's answer is not valid HTTP (%s)" % (exc.__class__.__name__,))
     return fetch

@@ -20,6 +20,8 @@ __metaclass__ = type
 import hashlib
 import json
 import os
+import re
+import stat
 import time
 
 DEFAULT_URL = "http://127.0.0.1:5678/rpc/v1"
@@ -150,6 +152,10 @@ def backoff_delays(retries, base, cap=30.0):
     return [min(cap, base * (2 ** i)) for i in range(retries)]
 
 
+SESSION_COOKIES = ("session", "csrf_token", "remember")
+COOKIE_VALUE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~:/=-]{1,4096}$")
+
+
 class Transport:
     """HTTP POST on ansible's open_url (proxies, TLS options), keeping the session cookies.
 
@@ -167,15 +173,36 @@ class Transport:
         self._load()
 
     def _load(self):
+        """The cached cookies; a cache that is not exactly what _save writes (a regular file of
+        at most 64 KiB holding known cookie names with token values) is removed, and the run
+        logs in afresh instead of failing on it."""
         if not self.session_file:
             return
+        self.cookies = {}
         try:
-            with open(self.session_file) as fh:
-                data = json.load(fh)
-            if isinstance(data, dict):
-                self.cookies = dict((k, v) for k, v in data.items() if isinstance(v, str))
-        except (IOError, OSError, ValueError):
-            self.cookies = {}
+            fd = os.open(self.session_file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except (IOError, OSError):
+            return  # none yet
+        try:
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    raise ValueError("not a regular file")
+                data = json.loads(fh.read(65537).decode("utf-8"))
+            if not isinstance(data, dict) or not all(
+                    k in SESSION_COOKIES and isinstance(v, str) and COOKIE_VALUE.match(v) for k, v in data.items()):
+                raise ValueError("unexpected content")
+            self.cookies = data
+        except (IOError, OSError, ValueError, RecursionError):
+            self.discard()
+
+    def discard(self):
+        """Remove a corrupt session cache (the next login writes a new one)."""
+        self.cookies = {}
+        try:
+            if not os.path.isdir(self.session_file):
+                os.unlink(self.session_file)
+        except (IOError, OSError):
+            pass
 
     def _save(self):
         if not self.session_file:
@@ -205,7 +232,7 @@ class Transport:
             pair = value.split(";", 1)[0]
             if "=" in pair:
                 name, val = pair.split("=", 1)
-                if name.strip() in ("session", "csrf_token", "remember"):
+                if name.strip() in SESSION_COOKIES and COOKIE_VALUE.match(val.strip()):
                     self.cookies[name.strip()] = val.strip()
                     changed = True
         if changed:
@@ -383,7 +410,6 @@ def read_password(password=None, password_file=None):
     """The password from a value or from a file on the node (first line, stripped). Only a
     regular file of at most MAX_PASSWORD_FILE bytes of UTF-8 is read: a FIFO, a device or a huge
     file is refused before it could block or fill memory."""
-    import stat
     if password:
         return password
     if password_file:
@@ -442,9 +468,16 @@ def session_file_for(session_dir, url, password):
     return os.path.join(session_dir, "session-%s.json" % key)
 
 
+def check_session_dir(path):
+    if not isinstance(path, str) or not path.startswith("/") or any(ord(c) < 32 for c in path):
+        raise RpcError("session_dir must be an absolute path without control characters", kind="usage")
+
+
 def client_from_module(module):
     p = module.params
     check_url(p["url"])
+    if p.get("session_cache"):
+        check_session_dir(p["session_dir"])
     check_limits(p["timeout"], p["retries"])
     password = read_password(p.get("password"), p.get("password_file"))
     if password:

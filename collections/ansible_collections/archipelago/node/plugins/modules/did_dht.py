@@ -205,7 +205,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.archipelago.node.plugins.module_utils import did_dht as dd
-from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError, Relays, open_url_fetch
+from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError
 
 try:
     import cryptography  # noqa: F401  pylint: disable=unused-import
@@ -218,9 +218,8 @@ PURPOSES = ["authentication", "assertionMethod", "keyAgreement", "capabilityInvo
 
 def argument_spec():
     return dict(
+        dd.relay_argument_spec(),
         state=dict(type="str", choices=["present", "absent", "resolved"], default="present"),
-        relays=dict(type="list", elements="str", required=True),
-        key_file=dict(type="path", default="/var/lib/archipelago/identity/ed25519.pem"),
         did=dict(type="str"),
         services=dict(type="list", elements="dict", default=[], options=dict(
             id=dict(type="str", required=True), type=dict(type="str", required=True),
@@ -235,9 +234,6 @@ def argument_spec():
         gateways=dict(type="list", elements="str", default=[]),
         refresh_interval=dict(type="int", default=3600),
         read_back=dict(type="bool", default=True),
-        timeout=dict(type="int", default=10),
-        retries=dict(type="int", default=3),
-        validate_certs=dict(type="bool", default=True),
     )
 
 
@@ -246,9 +242,9 @@ def main():
     p = module.params
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography (Debian: python3-cryptography)"))
-    relays = Relays(open_url_fetch(p["timeout"], p["validate_certs"]), retries=p["retries"])
+    relays = None
     try:
-        dd.check_relays(p["relays"])
+        relays = dd.relays_from(p)
         if p["refresh_interval"] < 60:
             raise dd.DidDhtError("refresh_interval must be at least 60 seconds")
         if any(t < 0 or t > 7 for t in p["types"]):
@@ -263,8 +259,9 @@ def main():
                                refresh=p["refresh_interval"], read_back=p["read_back"])
     except (dd.DidDhtError, RelayError) as exc:
         msg = getattr(exc, "message", None) or str(exc)
-        module.fail_json(msg="did_dht: %s" % msg, relay_calls=relays.log,
-                         changed=any(c["method"] == "PUT" and c["status"] and c["status"] < 300 for c in relays.log))
+        log = relays.log if relays else []
+        module.fail_json(msg="did_dht: %s" % msg, relay_calls=log,
+                         changed=any(c["method"] == "PUT" and c["status"] and c["status"] < 300 for c in log))
     diff = result.pop("diff", None)
     if module._diff and diff:
         result["diff"] = diff

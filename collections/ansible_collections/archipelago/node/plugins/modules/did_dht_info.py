@@ -107,7 +107,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.archipelago.node.plugins.module_utils import did_dht as dd
-from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError, Relays, open_url_fetch
+from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError
 
 try:
     import cryptography  # noqa: F401  pylint: disable=unused-import
@@ -117,23 +117,17 @@ except ImportError:
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
-        relays=dict(type="list", elements="str", required=True),
-        key_file=dict(type="path", default="/var/lib/archipelago/identity/ed25519.pem"),
-        did=dict(type="str"),
-        timeout=dict(type="int", default=10),
-        retries=dict(type="int", default=3),
-        validate_certs=dict(type="bool", default=True),
-    ), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(dd.relay_argument_spec(), did=dict(type="str")), supports_check_mode=True)
     p = module.params
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography (Debian: python3-cryptography)"))
-    relays = Relays(open_url_fetch(p["timeout"], p["validate_certs"]), retries=p["retries"])
+    relays = None
     try:
-        dd.check_relays(p["relays"])
+        relays = dd.relays_from(p)
         result = dd.resolve(dd.did_to_read(p["did"], p["key_file"], module.warn), relays, p["relays"], time.time())
     except (dd.DidDhtError, RelayError) as exc:
-        module.fail_json(msg="did_dht_info: %s" % (getattr(exc, "message", None) or exc), relay_calls=relays.log)
+        module.fail_json(msg="did_dht_info: %s" % (getattr(exc, "message", None) or exc),
+                         relay_calls=relays.log if relays else [])
     module.exit_json(relay_calls=relays.log, **result)
 
 

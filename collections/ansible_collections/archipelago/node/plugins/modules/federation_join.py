@@ -73,9 +73,9 @@ rpc_calls:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.archipelago.node.plugins.module_utils.common import run
-from ansible_collections.archipelago.node.plugins.module_utils.invite import InviteError, read_invite
+from ansible_collections.archipelago.node.plugins.module_utils.invite import InviteError, MissingCryptography, read_invite
 from ansible_collections.archipelago.node.plugins.module_utils.rpc import list_reply, rpc_argument_spec
 
 
@@ -86,6 +86,9 @@ def trusted(nodes):
 def work(module, client):
     try:
         payload = read_invite(module.params["code"])
+    except MissingCryptography as exc:
+        module.fail_json(msg=missing_required_lib(str(exc)) + "; the invite's signature cannot be checked without it, "
+                         "so it is not used")
     except InviteError as exc:
         module.fail_json(msg="federation_join: %s; nothing was changed" % exc)
     peer = payload["did"]

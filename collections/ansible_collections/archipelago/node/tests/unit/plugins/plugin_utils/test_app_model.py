@@ -82,3 +82,8 @@ def test_health_timeout_covers_start_period_and_retries():
     a = apps.plan([app("a", health_check={"command": "true", "interval": "15s", "timeout": "5s",
                                           "start_period": "20s", "retries": 3})])["apps"][0]
     assert apps.health_timeout(a, slack=0) == 20 + 3 * 20
+
+
+def test_a_selected_app_cannot_depend_on_one_left_out():
+    with pytest.raises(apps.AppModelError, match="not selected"):
+        apps.plan([app("db", tier="optional", startup="db"), app("web", deps=["db"])], ["core"])
