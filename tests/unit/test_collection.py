@@ -128,3 +128,18 @@ def test_galaxy_dependencies_are_the_requirements_and_core_is_a_lower_bound():
     assert galaxy["dependencies"] == reqs
     runtime = yaml.safe_load((COLLECTION / "meta" / "runtime.yml").read_text())
     assert runtime["requires_ansible"].startswith(">=") and "<" not in runtime["requires_ansible"]
+
+
+def test_every_test_named_in_bad_inputs_exists():
+    """docs/bad-inputs.md is checked against the tests: each test a row names is defined (a row
+    whose test was renamed or removed fails here)."""
+    doc = (COLLECTION / "docs" / "bad-inputs.md").read_text()
+    named = set(re.findall(r"`(test_[a-z0-9_]+)(?:\*)?`", doc))
+    assert len(named) > 20
+    defined = set()
+    for folder in (ROOT / "tests", COLLECTION / "tests" / "unit"):
+        for f in folder.rglob("test_*.py"):
+            defined |= set(re.findall(r"^def (test_[a-z0-9_]+)", f.read_text(), re.M))
+    wildcards = {n for n in named if n.endswith("_")}
+    missing = sorted(n for n in named - wildcards if n not in defined)
+    assert missing == [], "bad-inputs.md names tests that do not exist: %s" % missing
