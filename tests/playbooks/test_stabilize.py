@@ -169,12 +169,12 @@ def test_a_network_new_to_the_node_works_after_one_run():
     assert host.run(f"podman network exists {NEW_NET['name']}").rc != 0
     assert NEW_NET["subnet"] not in host.check_output("ufw status")
     try:
-        run_playbook("-l", "arch2", "--skip-tags", "federation", "-e", new_network_model())
+        run_playbook("-l", "arch2", "--tags", "ufw_podman,containers", "-e", new_network_model())
         assert NEW_NET["subnet"] in host.check_output("ufw status")
         assert host.run("podman exec newnet-web python3 -c \"import socket; socket.gethostbyname('newnet-redis')\"").rc == 0
     finally:
         # back to the lab's model: the two apps are orphans now and go; the network stays unused
-        run_playbook("-l", "arch2", "--skip-tags", "federation")
+        run_playbook("-l", "arch2", "--tags", "containers")
         host.run(f"podman network rm {NEW_NET['name']}")
         host.run(f"ufw delete allow from {NEW_NET['subnet']}")
     assert host.run("podman container exists newnet-web").rc != 0
