@@ -1,0 +1,34 @@
+"""The healthy suite, the nginx_headers role (SEC-02, SEC-06) on a stabilized node."""
+import re
+
+from healthy_nodes import NODE_IP
+from labhosts import controller
+
+
+def test_security_headers_everywhere_and_the_app_iframe_exception(node):
+    """SEC-06: the headers on a page, on an nginx error page, and relaxed under /app/<id>/."""
+    _, host = node
+    for cmd in ("curl -sI http://127.0.0.1/", "curl -s -o /dev/null -D - -X POST http://127.0.0.1/index.html"):
+        head = host.check_output(cmd)
+        assert re.search(r"^X-Frame-Options: DENY", head, re.M | re.I), head
+        for h in ("X-Content-Type-Options: nosniff", "Content-Security-Policy: ", "Referrer-Policy: ",
+                  "Permissions-Policy: "):
+            assert h.lower() in head.lower(), (cmd, h)
+    assert host.check_output("curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1/index.html") == "405"
+    head = host.check_output("curl -s -o /dev/null -D - http://127.0.0.1/app/archy-mempool-web/")
+    assert re.search(r"^X-Frame-Options: SAMEORIGIN", head, re.M | re.I)
+    assert "frame-ancestors 'self'" in head
+    assert host.check_output("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/app/archy-mempool-web/") == "200"
+
+
+def test_rpc_requests_without_a_session_are_rate_limited(node):
+    """SEC-02: the controller (an address no other test uses) sends anonymous join attempts:
+    after the burst nginx answers 429."""
+    name, _ = node
+    body = '{"method":"federation.join","params":{"code":"archy1.x.y"}}'
+    codes = []
+    for _ in range(14):
+        res = controller(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Content-Type: application/json",
+                          "--data-binary", body, f"http://{NODE_IP[name]}/rpc/v1"])
+        codes.append(res.stdout)
+    assert "429" in codes and codes[0] != "429", codes
