@@ -62,6 +62,6 @@ def test_down_then_up_within_the_wait(play, spawn_api):
 
 def test_bad_input_is_a_clear_error(play):
     rc, res, _ = play([health("http://127.0.0.1:1", timeout=-1)])
-    assert rc != 0 and "timeout must be 0 or more" in res[0]["msg"]
+    assert rc != 0 and "timeout must be from 0 to 3600 seconds" in res[0]["msg"]
     rc, res, _ = play([{"archipelago.node.backend_health": {"url": "127.0.0.1:5678/rpc/v1"}}])
     assert rc != 0 and "must be an http:// or https:// URL" in res[0]["msg"]

@@ -23,11 +23,14 @@ options:
     type: path
     default: /var/lib/archipelago/identity/ed25519.pem
   timeout:
-    description: Seconds to wait for one HTTP answer.
+    description:
+      - Seconds to wait for one HTTP answer, from 1 to 300.
+      - The whole run, every relay and every attempt, ends within O(timeout) x (O(retries) + 3) + 120
+        seconds; a server that answers slower than that, even one byte at a time, fails the run.
     type: int
     default: 10
   retries:
-    description: Further attempts after a connection error, HTTP 429 or (reads) a 5xx, with back-off from 1 s.
+    description: Further attempts (0 to 10) after a connection error, HTTP 429 or (reads) a 5xx, with back-off from 1 s.
     type: int
     default: 3
   validate_certs:

@@ -27,12 +27,15 @@ options:
       - A current TOTP code, when the node has TOTP enabled.
     type: str
   timeout:
-    description: Seconds to wait for one HTTP answer.
+    description:
+      - Seconds to wait for one HTTP answer, from 1 to 300.
+      - The whole run, every call and every attempt, ends within O(timeout) x (O(retries) + 3) + 120
+        seconds; a server that answers slower than that, even one byte at a time, fails the run.
     type: int
     default: 10
   retries:
     description:
-      - Further attempts after a connection error, with exponential back-off from 1 s.
+      - Further attempts (0 to 10) after a connection error, with exponential back-off from 1 s.
       - HTTP 429 answers are retried twice after 15 s and 30 s.
     type: int
     default: 3

@@ -17,6 +17,17 @@ __metaclass__ = type
 import json
 import os
 import stat
+import time
+
+try:
+    import cryptography  # noqa: F401  pylint: disable=unused-import
+    HAS_CRYPTOGRAPHY = True
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+
+from ansible.module_utils.basic import missing_required_lib as module_missing_lib
+from ansible_collections.archipelago.node.plugins.module_utils import deadline as deadlines
+from ansible_collections.archipelago.node.plugins.module_utils.rpc import RpcError, check_limits, mask_url_passwords
 
 from ansible_collections.archipelago.node.plugins.module_utils.did_dht_errors import DidDhtError
 from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError, Relays, check_relay_url, open_url_fetch
@@ -382,7 +393,44 @@ def relay_argument_spec():
     )
 
 
-def relays_from(params):
-    """The relay client for the module's options, after checking every relay URL."""
+def relays_from(params, deadline=None):
+    """The relay client for the module's options, after checking every relay URL, the timeout
+    and the retries; every exchange of the run ends by `deadline` (time.monotonic())."""
     check_relays(params["relays"])
-    return Relays(open_url_fetch(params["timeout"], params["validate_certs"]), retries=params["retries"])
+    try:
+        check_limits(params["timeout"], params["retries"])
+    except RpcError as exc:
+        raise DidDhtError(exc.message)
+    return Relays(open_url_fetch(params["timeout"], params["validate_certs"], deadline=deadline),
+                  retries=params["retries"], deadline=deadline)
+
+
+def run_module(module, name, work):
+    """The frame of both did:dht modules: cryptography present (else missing_required_lib), the
+    relay client built and the run bounded by one deadline (timeout x (retries + 3) + 120 s,
+    backed by a hard one 15 s later); work(relays) -> result dict. DidDhtError, RelayError and a
+    run past its deadline become fail_json; `changed` then says whether a PUT was accepted."""
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=module_missing_lib("cryptography (Debian: python3-cryptography)"))
+    relays, failure = None, None
+    p = module.params
+    mask_url_passwords(module, p["relays"])
+    try:
+        try:
+            check_limits(p["timeout"], p["retries"])
+        except RpcError as exc:
+            raise DidDhtError(exc.message)
+        budget = deadlines.budget_for(p["timeout"], p["retries"])
+        with deadlines.hard_deadline(budget + deadlines.BACKSTOP_S):
+            relays = relays_from(p, deadline=time.monotonic() + budget)
+            result = work(relays)
+    except (DidDhtError, RelayError) as exc:
+        failure = getattr(exc, "message", None) or str(exc)
+    except deadlines.DeadlinePassed:
+        failure = ("the relays did not finish answering within this run's %d s (timeout x (retries + 3) + 120): "
+                   "a relay accepts connections but answers too slowly" % (budget + deadlines.BACKSTOP_S))
+    else:
+        module.exit_json(relay_calls=relays.log, **result)
+    log = relays.log if relays else []
+    module.fail_json(msg="%s: %s" % (name, failure), relay_calls=log,
+                     changed=any(c["method"] == "PUT" and c["status"] and c["status"] < 300 for c in log))

@@ -37,10 +37,11 @@ def judge(status, body, version=None):
     return True, result, "healthy"
 
 
-def wait_healthy(post, timeout, version=None, interval=1.0, clock=time.monotonic, sleep=time.sleep):
+def wait_healthy(post, timeout, version=None, interval=1.0, clock=None, sleep=None):
     """Ask health with post() -> (status, body) until it is healthy or `timeout` seconds have
     passed (timeout 0: ask once). Network errors count as "not yet". Returns a dict: healthy,
     health (the last result), last (why the last answer was not healthy), attempts, waited."""
+    clock, sleep = clock or time.monotonic, sleep or time.sleep
     start = clock()
     attempts = 0
     result, reason = None, "no answer"

@@ -63,10 +63,12 @@ def check_directories(directories):
         check_mode_value(d["path"], d.get("mode"))
 
 
-def check_files(files):
+def check_files(files, directories=()):
     """Refuse what would make the run ambiguous or unsafe, before anything is read or written:
-    relative paths, a path given twice, a validate command without %s, a content too large."""
+    relative paths, a path given twice or also as a folder, a validate command without %s or
+    that does not split like a shell command, a content too large."""
     seen = set()
+    folders = set(os.path.normpath(d["path"]) for d in directories)
     for f in files:
         path = f["path"]
         if not os.path.isabs(path) or "\x00" in path:
@@ -74,8 +76,15 @@ def check_files(files):
         if os.path.normpath(path) in seen:
             raise FilesError("%s is given more than once" % path)
         seen.add(os.path.normpath(path))
+        if os.path.normpath(path) in folders:
+            raise FilesError("%s is given both as a file and as a folder" % path)
         if f.get("validate") and "%s" not in f["validate"]:
             raise FilesError("validate for %s must contain %%s (the candidate file)" % path)
+        if f.get("validate"):
+            try:
+                shlex.split(f["validate"])
+            except ValueError as exc:
+                raise FilesError("validate for %s is not a command line (%s): %r" % (path, exc, f["validate"][:200]))
         if len(f["content"].encode("utf-8")) > MAX_BYTES:
             raise FilesError("content for %s is larger than %d bytes" % (path, MAX_BYTES))
         check_mode_value(path, f.get("mode"))

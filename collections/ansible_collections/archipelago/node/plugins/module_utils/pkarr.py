@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.archipelago.node.plugins.module_utils.deadline import socket_timeout
 from ansible_collections.archipelago.node.plugins.module_utils.rpc import backoff_delays
 
 PUT_STATUS_HINTS = {
@@ -60,17 +61,25 @@ def check_relay_url(url):
 
 
 class Relays:
-    def __init__(self, fetch, retries=3, base_delay=1.0, sleep=time.sleep):
+    def __init__(self, fetch, retries=3, base_delay=1.0, sleep=None, deadline=None, clock=None):
         self.fetch = fetch            # fetch(method, url, body) -> (status, bytes) or raises IOError
         self.retries = retries
         self.base_delay = base_delay
-        self.sleep = sleep
+        self.sleep = sleep or time.sleep   # looked up when built: a test can speed the back-offs up
+        self.deadline = deadline      # clock() by which the whole run (every relay, every attempt) ends
+        self.clock = clock or time.monotonic
         self.log = []                 # [{relay, method, status}] for the module's result
+
+    def _time_left(self, method, url, delay=0):
+        if self.deadline is not None and self.clock() + delay > self.deadline:
+            raise RelayError("%s %s: no time left in this run for another attempt (the run's deadline is timeout "
+                             "x (retries + 3) + 120 s, for all relays together)" % (method, url))
 
     def _call(self, method, base, z32, body=None, retry_5xx=False):
         url = check_relay_url(base) + z32
         last = None
         for delay in backoff_delays(self.retries, self.base_delay) + [None]:
+            self._time_left(method, url)
             try:
                 status, data = self.fetch(method, url, body)
                 self.log.append({"relay": base, "method": method, "status": status})
@@ -83,6 +92,7 @@ class Relays:
                 last = str(exc) or exc.__class__.__name__
             if delay is None:
                 break
+            self._time_left(method, url, delay)
             self.sleep(delay)
         raise RelayError("%s %s failed after %d attempts (%s); check that the relay is running and the URL is right"
                          % (method, url, self.retries + 1, last), relay=base)
@@ -93,25 +103,49 @@ class Relays:
         if status == 404:
             return None
         if not 200 <= status < 300:
-            raise RelayError("GET %s%s answered HTTP %d" % (check_relay_url(base), z32, status), relay=base, status=status)
+            hint = REDIRECT_HINT if 300 <= status < 400 else ""
+            raise RelayError("GET %s%s answered HTTP %d%s" % (check_relay_url(base), z32, status, hint),
+                             relay=base, status=status)
         return data
 
     def put(self, base, z32, body):
         status, data = self._call("PUT", base, z32, body)
         if 200 <= status < 300:
             return status
-        hint = PUT_STATUS_HINTS.get(status, "unexpected answer")
+        hint = PUT_STATUS_HINTS.get(status, REDIRECT_HINT.lstrip(": ") if 300 <= status < 400 else "unexpected answer")
         text = (data or b"")[:120].decode("utf-8", "replace").strip()
         raise RelayError("PUT %s%s answered HTTP %d: %s%s" % (check_relay_url(base), z32, status, hint,
                                                               " (%s)" % text if text else ""), relay=base, status=status)
 
 
 READ_MAX = 65536          # a relay body is at most 1072 bytes; an error page is cut here
+REDIRECT_HINT = ": redirects are not followed; name the relay by the URL it serves from"
 
 
-def open_url_fetch(timeout=10, validate_certs=True):
-    """fetch() on ansible's open_url: returns (status, body) for HTTP errors too; a reply that is
-    truncated, has a garbage status line or is too large becomes IOError (retried, then reported)."""
+def read_body(resp, deadline, limit=READ_MAX):
+    """A reply's body in pieces as they arrive (read1), refused past `limit` bytes, when it is
+    cut short of its Content-Length, or when it is still arriving at `deadline`."""
+    read = getattr(resp, "read1", None) or resp.read
+    chunks, size = [], 0
+    while True:
+        if deadline is not None and time.monotonic() > deadline:
+            raise IOError("the relay's answer was still arriving when the time for this run was up")
+        piece = read(4096)
+        if not piece:
+            break
+        size += len(piece)
+        if size > limit:
+            raise IOError("the relay answered more than %d bytes" % limit)
+        chunks.append(piece)
+    if (getattr(resp, "length", None) or 0) > 0:
+        raise IOError("the relay's answer was cut short (%d bytes missing)" % resp.length)
+    return b"".join(chunks)
+
+
+def open_url_fetch(timeout=10, validate_certs=True, deadline=None):
+    """fetch() on ansible's open_url: returns (status, body) for HTTP errors and redirects (which
+    are not followed) too; a reply that is truncated, has a garbage status line, is too large or
+    is still arriving at `deadline` becomes IOError (retried while time is left, then reported)."""
     import http.client
     from urllib.error import HTTPError  # Python 3 only, as the nodes are
     from ansible.module_utils.urls import open_url
@@ -119,17 +153,13 @@ def open_url_fetch(timeout=10, validate_certs=True):
     def fetch(method, url, body):
         headers = {"Content-Type": "application/octet-stream"} if body is not None else {}
         try:
-            resp = open_url(url, data=body, method=method, headers=headers, timeout=timeout,
-                            validate_certs=validate_certs, follow_redirects="safe")
-            data = resp.read(READ_MAX + 1)
-            if len(data) > READ_MAX:
-                raise IOError("the relay answered more than %d bytes" % READ_MAX)
-            if (getattr(resp, "length", None) or 0) > 0:
-                raise IOError("the relay's answer was cut short (%d bytes missing)" % resp.length)
-            return resp.getcode(), data
+            resp = open_url(url, data=body, method=method, headers=headers,
+                            timeout=socket_timeout(timeout, deadline), validate_certs=validate_certs,
+                            follow_redirects="none")
+            return resp.getcode(), read_body(resp, deadline)
         except HTTPError as exc:
             try:
-                data = exc.read(READ_MAX)
+                data = read_body(exc, deadline)
             except Exception:  # pylint: disable=broad-except
                 data = b""
             return exc.code, data

@@ -18,11 +18,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import http.client
 import json
 import os
 import re
 import stat
 import time
+
+from ansible_collections.archipelago.node.plugins.module_utils import deadline as deadlines
+from ansible_collections.archipelago.node.plugins.module_utils.deadline import socket_timeout
 
 DEFAULT_URL = "http://127.0.0.1:5678/rpc/v1"
 UNAUTHENTICATED = frozenset(["health", "auth.login", "auth.login.totp", "auth.login.backup",
@@ -58,17 +62,19 @@ def redact(value):
     return value
 
 
-def parse_envelope(status, body):
-    """(result, error) from an HTTP status and body text; RpcError(kind=protocol) when it is
-    not the backend's envelope. An `error` that is set in any form (even {}) is an error."""
+def parse_envelope(status, body, method=None, url=None):
+    """(result, error) from an HTTP status and body text; RpcError(kind=protocol), naming the
+    method when given, when it is not the backend's envelope. An `error` that is set in any form
+    (even {}) is an error."""
     try:
         data = json.loads(body) if body else None
     except (ValueError, RecursionError):   # not JSON, or nested too deeply to be a reply
         data = None
     if not isinstance(data, dict) or ("result" not in data and "error" not in data):
         snippet = (body or "")[:120].replace("\n", " ")
-        raise RpcError("HTTP %s with a body that is not the backend's JSON envelope: %r" % (status, snippet),
-                       status=status, kind="protocol")
+        where = "%s on %s answered " % (method, url) if method else ""
+        raise RpcError("%sHTTP %s with a body that is not the backend's JSON envelope: %r" % (where, status, snippet),
+                       method=method, url=url, status=status, kind="protocol")
     error = data.get("error")
     if error is not None:
         if not isinstance(error, dict):
@@ -145,6 +151,26 @@ def check_url(url):
     if not host:
         raise RpcError("url %s names no host" % url, kind="usage")
     return url
+
+
+def url_password(url):
+    """The password in a URL's user part (http://user:password@host/), or None. Such a URL is
+    refused, but the task's arguments are still echoed in the result (invocation): a module adds
+    this to its no_log_values first, so it is masked there too."""
+    if not isinstance(url, str) or "@" not in url:
+        return None
+    netloc = url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    userinfo = netloc.rpartition("@")[0]
+    password = userinfo.partition(":")[2]
+    return password or None
+
+
+def mask_url_passwords(module, urls):
+    """Register the password of each URL (a str or a list) as a secret of this run."""
+    for url in urls if isinstance(urls, list) else [urls]:
+        password = url_password(url)
+        if password:
+            module.no_log_values.add(password)
 
 
 def backoff_delays(retries, base, cap=30.0):
@@ -245,8 +271,10 @@ class Transport:
         if self.cookies:
             headers["Cookie"] = "; ".join("%s=%s" % kv for kv in sorted(self.cookies.items()))
         try:
-            resp = self.open_url(url, data=body, headers=headers, method="POST", timeout=self.timeout,
-                                 validate_certs=self.validate_certs, use_proxy=False)
+            # the RPC endpoint is the backend itself: a redirect is an answer, never followed
+            resp = self.open_url(url, data=body, headers=headers, method="POST",
+                                 timeout=socket_timeout(self.timeout, self.deadline),
+                                 validate_certs=self.validate_certs, use_proxy=False, follow_redirects="none")
             self._take_cookies(resp.headers)
             return resp.getcode(), read_bounded(resp, self.deadline)
         except HTTPError as exc:
@@ -256,25 +284,30 @@ class Transport:
 
 def read_bounded(resp, deadline=None, limit=MAX_BODY):
     """A reply's body, read in pieces: refused when larger than `limit` or still arriving at
-    `deadline` (a socket timeout bounds each read, not a reply that trickles in)."""
+    `deadline` (a socket timeout bounds each read, not a reply that trickles in). read1 takes
+    what has arrived, so the deadline is checked between the pieces of a slow reply; read() would
+    wait for all 64 KiB of a piece."""
+    read = getattr(resp, "read1", None) or resp.read
     chunks, size = [], 0
     while True:
         if deadline is not None and time.monotonic() > deadline:
             raise RpcError("the backend's reply was still arriving when the time for this run was up",
                            kind="unreachable")
-        piece = resp.read(65536)
+        piece = read(65536)
         if not piece:
             break
         size += len(piece)
         if size > limit:
             raise RpcError("the backend's reply is larger than %d bytes" % limit, kind="protocol")
         chunks.append(piece)
+    if (getattr(resp, "length", None) or 0) > 0:   # the connection closed before Content-Length was read
+        raise RpcError("the backend's reply was cut short (%d bytes missing)" % resp.length, kind="unreachable")
     return b"".join(chunks).decode("utf-8", "replace")
 
 
 class RpcClient:
     def __init__(self, url=DEFAULT_URL, password=None, totp_code=None, transport=None, retries=3,
-                 retry_delay=1.0, rate_limit_retries=2, rate_limit_delay=15.0, sleep=time.sleep, budget=None):
+                 retry_delay=1.0, rate_limit_retries=2, rate_limit_delay=15.0, sleep=None, budget=None):
         self.url = url
         self.password = password
         self.totp_code = totp_code
@@ -283,7 +316,7 @@ class RpcClient:
         self.retry_delay = retry_delay
         self.rate_limit_retries = rate_limit_retries
         self.rate_limit_delay = rate_limit_delay
-        self.sleep = sleep
+        self.sleep = sleep or time.sleep   # looked up when built: a test can speed the back-offs up
         # One deadline for the whole run: no call, retry or back-off outlasts it.
         self.deadline = time.monotonic() + budget if budget else None
         if hasattr(self.transport, "deadline"):
@@ -310,19 +343,35 @@ class RpcClient:
         delays = backoff_delays(self.retries, self.retry_delay)
         attempt = 0
         while True:
+            last = None
             try:
                 status, text = self.transport.post(self.url, body, headers)
                 self.calls.append({"method": method, "status": status})
+                if 300 <= status < 400:
+                    raise RpcError("%s on %s answered a redirect (HTTP %d), which is not followed: url must be "
+                                   "the backend's RPC endpoint itself (http://127.0.0.1:5678/rpc/v1 on a node)"
+                                   % (method, self.url, status), method=method, url=self.url, status=status,
+                                   kind="protocol")
                 return status, text
             except RpcError:
                 raise
-            except Exception as exc:  # URLError, socket errors, timeouts, http.client's protocol errors
+            except http.client.HTTPException as exc:
+                if not isinstance(exc, http.client.RemoteDisconnected):   # that one is a restart: retried
+                    self.calls.append({"method": method, "status": None})
+                    raise RpcError("%s on %s: what answered is not HTTP (%s: %r); check that url names the "
+                                   "backend's RPC port (5678 on a node)"
+                                   % (method, self.url, type(exc).__name__, str(exc)[:60]),
+                                   method=method, url=self.url, kind="protocol")
+                last = exc
+            except Exception as exc:  # URLError, socket errors, timeouts
+                last = exc
+            if last is not None:
                 self.calls.append({"method": method, "status": None})
                 if attempt >= len(delays):
                     raise RpcError(
                         "%s on %s failed: the backend did not answer after %d attempts (%s); check that "
                         "archipelago.service is running and the URL is right"
-                        % (method, self.url, attempt + 1, str(exc)[:200] or type(exc).__name__),
+                        % (method, self.url, attempt + 1, str(last)[:200] or type(last).__name__),
                         method=method, url=self.url, kind="unreachable")
                 self._wait(delays[attempt], method)
                 attempt += 1
@@ -342,7 +391,7 @@ class RpcClient:
             raise RpcError("auth.login on %s refused: too many login attempts (HTTP 429) after %d retries; "
                            "wait a minute" % (self.url, len(delays)),
                            method="auth.login", url=self.url, status=429, kind="rate_limited")
-        result, error = parse_envelope(status, text)
+        result, error = parse_envelope(status, text, "auth.login", self.url)
         if error is not None:
             raise RpcError("auth.login on %s refused: %s (check the password)" % (self.url, error.get("message")),
                            method="auth.login", url=self.url, status=status, kind="auth")
@@ -351,7 +400,7 @@ class RpcClient:
                 raise RpcError("auth.login on %s needs a TOTP code (totp_code)" % self.url,
                                method="auth.login", url=self.url, kind="auth")
             status, text = self._post("auth.login.totp", {"code": self.totp_code})
-            result, error = parse_envelope(status, text)
+            result, error = parse_envelope(status, text, "auth.login.totp", self.url)
             if error is not None:
                 raise RpcError("auth.login.totp on %s refused: %s" % (self.url, error.get("message")),
                                method="auth.login.totp", url=self.url, kind="auth")
@@ -388,7 +437,7 @@ class RpcClient:
             if status == 403:
                 raise RpcError("%s on %s refused: CSRF or origin check failed (HTTP 403)" % (method, self.url),
                                method=method, url=self.url, status=403, kind="auth")
-            result, error = parse_envelope(status, text)
+            result, error = parse_envelope(status, text, method, self.url)
             if error is not None:
                 raise RpcError("%s on %s refused: %s" % (method, self.url, error.get("message") or "unknown error"),
                                method=method, url=self.url, status=status, code=error.get("code"), kind="refused")
@@ -484,7 +533,7 @@ def client_from_module(module):
         module.no_log_values.add(password)   # read from a file: masked in every output too
     session_file = session_file_for(p["session_dir"], p["url"], password) if p.get("session_cache") else None
     # One deadline per run: every exchange (each up to `timeout`) and every back-off fit in it.
-    budget = p["timeout"] * (p["retries"] + 3) + 120
+    budget = deadlines.budget_for(p["timeout"], p["retries"])
     return RpcClient(url=p["url"], password=password, totp_code=p.get("totp_code"),
                      transport=Transport(timeout=p["timeout"], validate_certs=p["validate_certs"],
                                          session_file=session_file),

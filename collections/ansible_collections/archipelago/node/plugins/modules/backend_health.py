@@ -24,14 +24,17 @@ options:
     type: str
     default: http://127.0.0.1:5678/rpc/v1
   timeout:
-    description: Seconds to wait for health; V(0) asks once.
+    description:
+      - Seconds to wait for health, from V(0) (ask once) to V(3600).
+      - The run ends by then plus one answer's time (at most 5 s); a backend that is still sending
+        its answer then is not healthy.
     type: float
     default: 60
   version:
     description: The version health must report (e.g. right after a release was installed).
     type: str
   interval:
-    description: Seconds between two questions.
+    description: Seconds between two questions, from V(0.1) to V(60).
     type: float
     default: 1
   fail_when_unhealthy:
@@ -85,13 +88,21 @@ waited:
   type: float
 """
 
-from ansible.module_utils.basic import AnsibleModule
+import math
+import time
+
+from ansible_collections.archipelago.node.plugins.module_utils.node_module import NodeModule
+from ansible_collections.archipelago.node.plugins.module_utils import deadline as deadlines
 from ansible_collections.archipelago.node.plugins.module_utils.health import BODY, HEADERS, wait_healthy
-from ansible_collections.archipelago.node.plugins.module_utils.rpc import Transport
+from ansible_collections.archipelago.node.plugins.module_utils.rpc import RpcError, Transport, check_url, mask_url_passwords
+
+TIMEOUT_MAX = 3600
+INTERVAL_MIN = 0.1   # a shorter one would only hammer a backend that is starting
+INTERVAL_MAX = 60
 
 
 def main():
-    module = AnsibleModule(
+    module = NodeModule(
         argument_spec=dict(
             url=dict(type="str", default="http://127.0.0.1:5678/rpc/v1"),
             timeout=dict(type="float", default=60),
@@ -102,18 +113,29 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if p["timeout"] < 0 or p["interval"] <= 0:
-        module.fail_json(msg="timeout must be 0 or more and interval more than 0 (got %s and %s)"
-                         % (p["timeout"], p["interval"]))
-    if not p["url"].startswith(("http://", "https://")):
-        module.fail_json(msg="url must be an http:// or https:// URL, got %r" % p["url"])
+    mask_url_passwords(module, p["url"])
+    if not (math.isfinite(p["timeout"]) and 0 <= p["timeout"] <= TIMEOUT_MAX
+            and math.isfinite(p["interval"]) and INTERVAL_MIN <= p["interval"] <= INTERVAL_MAX):
+        module.fail_json(msg="timeout must be from 0 to %d seconds and interval from %s to %d (got %s and %s)"
+                         % (TIMEOUT_MAX, INTERVAL_MIN, INTERVAL_MAX, p["timeout"], p["interval"]))
+    try:
+        check_url(p["url"])
+    except RpcError as exc:
+        module.fail_json(msg=exc.message)
     # the collection's HTTP transport (open_url, no proxy, HTTP errors as status and body); no session
     transport = Transport(timeout=max(1.0, min(5.0, p["timeout"] or 5.0)))
+    # one deadline: the wait, plus one answer in flight at its end
+    transport.deadline = time.monotonic() + p["timeout"] + transport.timeout
 
     def post():
         return transport.post(p["url"], BODY, HEADERS)
 
-    result = wait_healthy(post, p["timeout"], version=p["version"], interval=p["interval"])
+    try:
+        with deadlines.hard_deadline(p["timeout"] + transport.timeout + deadlines.BACKSTOP_S):
+            result = wait_healthy(post, p["timeout"], version=p["version"], interval=p["interval"])
+    except deadlines.DeadlinePassed:
+        module.fail_json(msg="the backend at %s accepted the connection but had not answered health %s s later"
+                         % (p["url"], p["timeout"] + transport.timeout + deadlines.BACKSTOP_S), healthy=False)
     result["health"] = result["health"] or {}
     if not result["healthy"] and p["fail_when_unhealthy"]:
         want = " with version %s" % p["version"] if p["version"] else ""

@@ -96,7 +96,7 @@ rpc_calls:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.archipelago.node.plugins.module_utils.node_module import NodeModule
 from ansible_collections.archipelago.node.plugins.module_utils.backup import BackupError, backup_due, read_backups, to_prune
 from ansible_collections.archipelago.node.plugins.module_utils.common import run
 from ansible_collections.archipelago.node.plugins.module_utils.rpc import list_reply, rpc_argument_spec
@@ -156,9 +156,9 @@ def main():
     spec.update(state=dict(type="str", default="present", choices=["present", "verified", "absent", "listed"]),
                 passphrase=dict(type="str", no_log=True), label=dict(type="str"),
                 max_age=dict(type="int", default=0), keep=dict(type="int", default=0), id=dict(type="str"))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           required_if=[("state", "present", ["passphrase"]), ("state", "verified", ["passphrase"]),
-                                        ("state", "absent", ["id"])])
+    module = NodeModule(argument_spec=spec, supports_check_mode=True,
+                        required_if=[("state", "present", ["passphrase"]), ("state", "verified", ["passphrase"]),
+                                     ("state", "absent", ["id"])])
     if module.params["passphrase"] is not None and len(module.params["passphrase"]) < 8:
         module.fail_json(msg="passphrase must be at least 8 characters")
     if module.params["keep"] < 0 or module.params["max_age"] < 0:

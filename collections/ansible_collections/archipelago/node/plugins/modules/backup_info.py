@@ -70,7 +70,7 @@ rpc_calls:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.archipelago.node.plugins.module_utils.node_module import NodeModule
 from ansible_collections.archipelago.node.plugins.module_utils.backup import BackupError, read_backups
 from ansible_collections.archipelago.node.plugins.module_utils.common import run
 from ansible_collections.archipelago.node.plugins.module_utils.rpc import rpc_argument_spec
@@ -88,8 +88,8 @@ def main():
     spec = rpc_argument_spec()
     spec.update(verify=dict(type="bool", default=False), id=dict(type="str"),
                 passphrase=dict(type="str", no_log=True))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           required_if=[("verify", True, ["passphrase"])])
+    module = NodeModule(argument_spec=spec, supports_check_mode=True,
+                        required_if=[("verify", True, ["passphrase"])])
     run(module, work)
 
 

@@ -203,15 +203,8 @@ relay_calls:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.archipelago.node.plugins.module_utils.node_module import NodeModule
 from ansible_collections.archipelago.node.plugins.module_utils import did_dht as dd
-from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError
-
-try:
-    import cryptography  # noqa: F401  pylint: disable=unused-import
-    HAS_CRYPTOGRAPHY = True
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
 
 PURPOSES = ["authentication", "assertionMethod", "keyAgreement", "capabilityInvocation", "capabilityDelegation"]
 
@@ -238,13 +231,10 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = NodeModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography (Debian: python3-cryptography)"))
-    relays = None
-    try:
-        relays = dd.relays_from(p)
+
+    def work(relays):
         if p["refresh_interval"] < 60:
             raise dd.DidDhtError("refresh_interval must be at least 60 seconds")
         if any(t < 0 or t > 7 for t in p["types"]):
@@ -252,20 +242,15 @@ def main():
         if p["state"] == "resolved":
             module.deprecate("did_dht state=resolved is deprecated: use archipelago.node.did_dht_info, which only reads",
                              version="1.0.0", collection_name="archipelago.node")
-            result = dd.resolve(dd.did_to_read(p["did"], p["key_file"], module.warn), relays, p["relays"], time.time())
-        else:
-            key = dd.read_identity_key(p["key_file"], module.warn)
-            result = dd.ensure(key, p["state"], p, relays, p["relays"], time.time(), module.check_mode,
-                               refresh=p["refresh_interval"], read_back=p["read_back"])
-    except (dd.DidDhtError, RelayError) as exc:
-        msg = getattr(exc, "message", None) or str(exc)
-        log = relays.log if relays else []
-        module.fail_json(msg="did_dht: %s" % msg, relay_calls=log,
-                         changed=any(c["method"] == "PUT" and c["status"] and c["status"] < 300 for c in log))
-    diff = result.pop("diff", None)
-    if module._diff and diff:
-        result["diff"] = diff
-    module.exit_json(relay_calls=relays.log, **result)
+            return dd.resolve(dd.did_to_read(p["did"], p["key_file"], module.warn), relays, p["relays"], time.time())
+        key = dd.read_identity_key(p["key_file"], module.warn)
+        result = dd.ensure(key, p["state"], p, relays, p["relays"], time.time(), module.check_mode,
+                           refresh=p["refresh_interval"], read_back=p["read_back"])
+        diff = result.pop("diff", None)
+        if module._diff and diff:
+            result["diff"] = diff
+        return result
+    dd.run_module(module, "did_dht", work)
 
 
 if __name__ == "__main__":

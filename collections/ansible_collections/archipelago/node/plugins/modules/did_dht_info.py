@@ -105,30 +105,17 @@ relay_calls:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.archipelago.node.plugins.module_utils.node_module import NodeModule
 from ansible_collections.archipelago.node.plugins.module_utils import did_dht as dd
-from ansible_collections.archipelago.node.plugins.module_utils.pkarr import RelayError
-
-try:
-    import cryptography  # noqa: F401  pylint: disable=unused-import
-    HAS_CRYPTOGRAPHY = True
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(dd.relay_argument_spec(), did=dict(type="str")), supports_check_mode=True)
+    module = NodeModule(argument_spec=dict(dd.relay_argument_spec(), did=dict(type="str")), supports_check_mode=True)
     p = module.params
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography (Debian: python3-cryptography)"))
-    relays = None
-    try:
-        relays = dd.relays_from(p)
-        result = dd.resolve(dd.did_to_read(p["did"], p["key_file"], module.warn), relays, p["relays"], time.time())
-    except (dd.DidDhtError, RelayError) as exc:
-        module.fail_json(msg="did_dht_info: %s" % (getattr(exc, "message", None) or exc),
-                         relay_calls=relays.log if relays else [])
-    module.exit_json(relay_calls=relays.log, **result)
+
+    def work(relays):
+        return dd.resolve(dd.did_to_read(p["did"], p["key_file"], module.warn), relays, p["relays"], time.time())
+    dd.run_module(module, "did_dht_info", work)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ rpc_calls:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.archipelago.node.plugins.module_utils.node_module import NodeModule
 from ansible_collections.archipelago.node.plugins.module_utils.common import run
 from ansible_collections.archipelago.node.plugins.module_utils.rpc import rpc_argument_spec
 
@@ -93,7 +93,7 @@ def main():
     spec = rpc_argument_spec()
     spec.update(expires_in=dict(type="int", default=3600),
                 trust_level=dict(type="str", default="trusted", choices=["trusted", "observer", "untrusted"]))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = NodeModule(argument_spec=spec, supports_check_mode=True)
     run(module, work)
 
 

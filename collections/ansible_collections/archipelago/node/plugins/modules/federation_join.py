@@ -73,7 +73,8 @@ rpc_calls:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.archipelago.node.plugins.module_utils.node_module import NodeModule
 from ansible_collections.archipelago.node.plugins.module_utils.common import run
 from ansible_collections.archipelago.node.plugins.module_utils.invite import InviteError, MissingCryptography, read_invite
 from ansible_collections.archipelago.node.plugins.module_utils.rpc import list_reply, rpc_argument_spec
@@ -119,7 +120,7 @@ def work(module, client):
 def main():
     spec = rpc_argument_spec()
     spec.update(code=dict(type="str", required=True, no_log=True), verify=dict(type="bool", default=True))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = NodeModule(argument_spec=spec, supports_check_mode=True)
     run(module, work)
 
 

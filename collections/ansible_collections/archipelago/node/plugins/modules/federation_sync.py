@@ -68,7 +68,7 @@ rpc_calls:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.archipelago.node.plugins.module_utils.node_module import NodeModule
 from ansible_collections.archipelago.node.plugins.module_utils.common import run
 from ansible_collections.archipelago.node.plugins.module_utils.rpc import list_reply, rpc_argument_spec
 
@@ -96,7 +96,7 @@ def work(module, client):
 def main():
     spec = rpc_argument_spec()
     spec.update(did=dict(type="str"), allow_failed=dict(type="bool", default=False))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = NodeModule(argument_spec=spec, supports_check_mode=True)
     run(module, work)
 
 

@@ -178,6 +178,8 @@ def write(module, f, data):
                 module.fail_json(msg="%s was not written: its check (%s) failed with rc=%d: %s"
                                  % (f["path"], f["validate"], rc, (err or out).strip()[-2000:]),
                                  changed_files=[], content_changed=[])
+        if os.path.isdir(f["path"]):
+            module.fail_json(msg="%s was not written: it is a folder" % f["path"], changed_files=[], content_changed=[])
         module.atomic_move(tmp, f["path"], unsafe_writes=False)
         attributes_changed(module, f, True)   # atomic_move keeps the old file's, or the umask's
     finally:
@@ -193,7 +195,7 @@ def main():
     files += [dict(f, secret=True) for f in module.params["secret_files"]]
     try:
         check_directories(module.params["directories"])
-        check_files(files)
+        check_files(files, module.params["directories"])
     except FilesError as exc:
         module.fail_json(msg="node_files: %s; nothing was written" % exc, changed_files=[], content_changed=[])
 

@@ -71,7 +71,7 @@ rpc_calls:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.archipelago.node.plugins.module_utils.node_module import NodeModule
 from ansible_collections.archipelago.node.plugins.module_utils.common import run
 from ansible_collections.archipelago.node.plugins.module_utils.identity import nostr_state
 from ansible_collections.archipelago.node.plugins.module_utils.rpc import rpc_argument_spec
@@ -92,7 +92,7 @@ def work(module, client):
 
 
 def main():
-    module = AnsibleModule(argument_spec=rpc_argument_spec(), supports_check_mode=True)
+    module = NodeModule(argument_spec=rpc_argument_spec(), supports_check_mode=True)
     run(module, work)
 
 

@@ -73,7 +73,7 @@ rpc_calls:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.archipelago.node.plugins.module_utils.node_module import NodeModule
 from ansible_collections.archipelago.node.plugins.module_utils.common import run
 from ansible_collections.archipelago.node.plugins.module_utils.identity import nostr_state, nostr_view, plan_nostr
 from ansible_collections.archipelago.node.plugins.module_utils.rpc import rpc_argument_spec
@@ -104,7 +104,7 @@ def work(module, client):
 def main():
     spec = rpc_argument_spec()
     spec.update(rotate=dict(type="bool", default=False))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = NodeModule(argument_spec=spec, supports_check_mode=True)
     run(module, work)
 
 
