@@ -1,6 +1,7 @@
 """Property-based fuzzing (hypothesis) of the collection's modules as a task would run them: any
 arguments (drawn from each module's own argument_spec, good and hostile values mixed) against a
-hostile backend and relay on a real loopback socket that answer anything. Each run must end in
+hostile backend and relay on a real loopback socket that answer anything (wrong types, deep
+nesting, redirects, garbage status lines, bodies cut short). Each run must end in
 exit_json or fail_json with a message (never a traceback), within its deadline, with no secret
 in its output; and in check mode it must change nothing: no state-changing RPC method, no relay
 PUT, no file under the node's tree.
@@ -62,6 +63,10 @@ class Peer(http.server.BaseHTTPRequestHandler):
         pass
 
     def _reply(self, status, body, cookies=()):
+        if status == RAW:   # not HTTP, or HTTP cut short: the bytes as drawn, then the connection closes
+            self.wfile.write(body)
+            self.close_connection = True
+            return
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         for c in cookies:
@@ -164,11 +169,16 @@ ENVELOPE = st.one_of(
         {"code": st.integers(-33000, 0), "message": st.one_of(st.text(max_size=40), st.just("echo " + SECRET))}))),
     st.text(max_size=60), st.integers(1, 3000).map(lambda n: "[" * n + "]" * n),
 ).map(lambda text: text.encode("utf-8", "surrogatepass"))
-ANSWER = st.tuples(st.sampled_from([200] * 8 + [401, 403, 404, 429, 500, 302]), ENVELOPE)
+RAW = 0   # an answer that is written as it is, without an HTTP status line of the server's
+BROKEN_HTTP = st.tuples(st.just(RAW), st.sampled_from([
+    b"", b"HTTP/1.1 abc\r\n\r\n", b"SSH-2.0-OpenSSH_9.2\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}", b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 200 + b"\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"]))
+ANSWER = st.one_of(st.tuples(st.sampled_from([200] * 8 + [401, 403, 404, 429, 500, 302]), ENVELOPE), BROKEN_HTTP)
 METHODS = sorted(READ_METHODS | {"backup.create", "backup.delete", "backup.verify", "federation.join",
                                  "federation.invite", "federation.sync-state", "identity.clear-nostr-revocation",
                                  "identity.create-nostr-key", "*"})
-RELAY_GET = st.one_of(st.tuples(st.sampled_from([200, 404, 500, 429, 301, 204]), st.binary(max_size=200)),
+RELAY_GET = st.one_of(st.tuples(st.sampled_from([200, 404, 500, 429, 301, 204]), st.binary(max_size=200)), BROKEN_HTTP,
                       st.builds(lambda s, b: (s, b), st.just(200), st.builds(valid_body)),
                       st.builds(lambda s, b: (s, b), st.just(200), st.builds(valid_body, st.just(2 ** 64 - 1))))
 EDGE_INTS = st.one_of(st.sampled_from([0, 1, 2, -1, 3, 10, 11, 60, 300, 301, 3600, 10 ** 9, 2 ** 63, -2 ** 63]),
