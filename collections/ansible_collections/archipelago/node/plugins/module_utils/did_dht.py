@@ -394,13 +394,10 @@ def relay_argument_spec():
 
 
 def relays_from(params, deadline=None):
-    """The relay client for the module's options, after checking every relay URL, the timeout
-    and the retries; every exchange of the run ends by `deadline` (time.monotonic())."""
+    """The relay client for the module's options, after checking every relay URL (timeout and
+    retries are checked by run_module, which sets the deadline from them); every exchange of the
+    run ends by `deadline` (time.monotonic())."""
     check_relays(params["relays"])
-    try:
-        check_limits(params["timeout"], params["retries"])
-    except RpcError as exc:
-        raise DidDhtError(exc.message)
     return Relays(open_url_fetch(params["timeout"], params["validate_certs"], deadline=deadline),
                   retries=params["retries"], deadline=deadline)
 

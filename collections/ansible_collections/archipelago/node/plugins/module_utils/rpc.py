@@ -523,11 +523,12 @@ def check_session_dir(path):
 
 
 def client_from_module(module):
+    """The client for the module's options; timeout and retries are checked by the caller
+    (common.run) before the run's deadline is set from them."""
     p = module.params
     check_url(p["url"])
     if p.get("session_cache"):
         check_session_dir(p["session_dir"])
-    check_limits(p["timeout"], p["retries"])
     password = read_password(p.get("password"), p.get("password_file"))
     if password:
         module.no_log_values.add(password)   # read from a file: masked in every output too
