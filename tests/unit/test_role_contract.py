@@ -212,7 +212,9 @@ BASE_DEFAULTS = yaml.safe_load((ROLES_DIR / "base" / "defaults" / "main.yml").re
 def literal_errors(roles_dir):
     owners = {}
     errors = []
-    base = [v for k, v in BASE_DEFAULTS.items() if isinstance(v, str) and "{{" not in v]
+    # Paths, units and addresses (a word such as "inventory", a value of a choice, is no fact)
+    base = [v for k, v in BASE_DEFAULTS.items() if isinstance(v, str) and "{{" not in v
+            and any(c in v for c in "/.:")]
     for role_dir in sorted(p for p in roles_dir.iterdir() if p.is_dir()):
         for f in role_dir.rglob("*"):
             if not f.is_file() or f.name in ("README.md", "argument_specs.yml") or f.parts[-2] == "files":

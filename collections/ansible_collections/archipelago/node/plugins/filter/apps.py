@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: archipelago.node contributors
 # MIT License
-"""Filters over the app model (plugin_utils/apps.py): app_plan validates and orders it,
+"""Filters over the app model (plugin_utils/apps.py): app_model composes it from the catalogue
+and the inventory, app_plan validates and orders it, app_budget sums its memory per tier,
 app_exec_start renders one app's podman run line for its systemd unit."""
 from __future__ import absolute_import, division, print_function
 
@@ -15,6 +16,21 @@ from ansible_collections.archipelago.node.plugins.plugin_utils import apps as mo
 def app_plan(apps, selected=model.SELECTION_TIERS, networks=None):
     try:
         return model.plan(apps, list(selected), list(networks or []))
+    except model.AppModelError as exc:
+        raise AnsibleFilterError("app model: %s" % exc)
+
+
+def app_model(apps, catalogue=(), picks=(), overrides=None, owned=None):
+    try:
+        return model.compose(list(apps or []), list(catalogue or []), list(picks or []),
+                             dict(overrides or {}), dict(owned or {}))
+    except model.AppModelError as exc:
+        raise AnsibleFilterError("app model: %s" % exc)
+
+
+def app_budget(plan):
+    try:
+        return model.budget(plan["apps"] if isinstance(plan, dict) else [model.normalize_app(a) for a in plan])
     except model.AppModelError as exc:
         raise AnsibleFilterError("app model: %s" % exc)
 
@@ -37,6 +53,6 @@ def app_web_route(app):
 
 class FilterModule(object):
     def filters(self):
-        return {"app_plan": app_plan, "app_exec_start": app_exec_start,
+        return {"app_plan": app_plan, "app_model": app_model, "app_budget": app_budget, "app_exec_start": app_exec_start,
                 "app_health_timeout": app_health_timeout,
                 "app_web_route": app_web_route}

@@ -10,8 +10,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import re
+
+from ansible_collections.archipelago.node.plugins.module_utils.adopt import health_test, image_pinned, merge
 
 STARTUP_TIERS = ("db", "core", "dependent", "app", "ui")
 SELECTION_TIERS = ("core", "recommended", "optional")
@@ -34,16 +35,6 @@ class AppModelError(ValueError):
 
 def unit_name(app_id):
     return UNIT_PREFIX + app_id + ".service"
-
-
-def image_pinned(image):
-    """True when the reference names a version: a tag other than latest, or a digest."""
-    if "@" in image:
-        return bool(re.search(r"@sha256:[0-9a-f]{64}$", image))
-    last = image.rsplit("/", 1)[-1]
-    if ":" not in last:
-        return False
-    return last.rsplit(":", 1)[1] not in ("", "latest")
 
 
 def _need(cond, msg):
@@ -81,20 +72,14 @@ def _health(app_id, hc):
     _need(kind in HEALTH_TYPES, "app %s: health_check.type %r is not one of %s"
           % (app_id, kind, ", ".join(HEALTH_TYPES)))
     if kind == "exec":
-        cmd = hc.get("command")
-        _need(cmd, "app %s: an exec health_check needs command" % app_id)
-        test = json.dumps(["CMD"] + [str(c) for c in cmd]) if isinstance(cmd, list) else str(cmd)
+        _need(hc.get("command"), "app %s: an exec health_check needs command" % app_id)
     else:
         port = hc.get("port")
-        _need(isinstance(port, int) and 0 < port < 65536,
+        _need(isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536,
               "app %s: a %s health_check needs port (1-65535)" % (app_id, kind))
         if kind == "http":
-            path = hc.get("path", "/")
-            _need(str(path).startswith("/"), "app %s: health_check.path must start with /" % app_id)
-            test = "curl -fsS -o /dev/null --max-time 5 http://127.0.0.1:%d%s" % (port, path)
-        else:
-            test = "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'" % port
-    out = {"test": test}
+            _need(str(hc.get("path", "/")).startswith("/"), "app %s: health_check.path must start with /" % app_id)
+    out = {"test": health_test(hc)}
     for key, default in (("interval", "30s"), ("timeout", "10s"), ("start_period", "10s")):
         val = str(hc.get(key, default))
         _need(_DURATION.match(val), "app %s: health_check.%s %r is not a duration like 30s" % (app_id, key, val))
@@ -178,6 +163,9 @@ def normalize_app(app):
         _need(isinstance(dep, str) and dep, "app %s: dependencies are app ids or {app_id}" % app_id)
         deps.append(dep)
     cmd = c.get("command")
+    env_file = app.get("environment_file")
+    _need(env_file is None or (isinstance(env_file, str) and env_file.startswith("/") and "\n" not in env_file),
+          "app %s: environment_file %r is not an absolute path on the node" % (app_id, env_file))
     return {
         "id": app_id,
         "name": str(app.get("name", app_id)),
@@ -199,8 +187,76 @@ def normalize_app(app):
         "ports": _ports(app_id, app.get("ports")),
         "volumes": _volumes(app_id, app.get("volumes")),
         "environment": _environment(app_id, app.get("environment")),
+        "environment_file": env_file,
         "health": _health(app_id, app.get("health_check")),
     }
+
+
+def compose(apps, catalogue=(), picks=(), overrides=None, owned=None):
+    """The node's app model from the catalogue and the inventory: the picked catalogue apps (in
+    the catalogue's order), each with its override laid over it, then the inventory's own apps
+    (an override may change those too). Raises AppModelError for a pick that is not in the
+    catalogue, an app both picked and defined, an override of an app that is not in the model,
+    and an app another role runs (owned: {id: role})."""
+    _need(isinstance(apps, list), "archipelago_apps is a list of apps")
+    _need(isinstance(picks, (list, tuple)), "archipelago_catalogue_apps is a list of app ids")
+    overrides = {} if overrides is None else overrides
+    _need(isinstance(overrides, dict), "archipelago_app_overrides maps app ids to the keys to change")
+    owned = owned or {}
+    known = {}
+    for entry in catalogue:
+        _need(isinstance(entry, dict) and isinstance(entry.get("id"), str), "every catalogue entry has an id")
+        known[entry["id"]] = entry
+    seen = set()
+    for pick in picks:
+        _need(isinstance(pick, str), "archipelago_catalogue_apps: %r is not an app id" % (pick,))
+        _need(pick not in owned, "archipelago_catalogue_apps: %s is run by the %s role, not as an app"
+              % (pick, owned.get(pick)))
+        _need(pick in known, "archipelago_catalogue_apps: %s is not in the catalogue (it has %s); define "
+              "it in archipelago_apps instead" % (pick, ", ".join(sorted(known))))
+        _need(pick not in seen, "archipelago_catalogue_apps names %s twice" % pick)
+        seen.add(pick)
+    chosen = [known[i] for i in known if i in seen]
+    for app in apps:
+        app_id = app.get("id") if isinstance(app, dict) else None
+        _need(app_id not in seen, "app %s is both picked from the catalogue and defined in archipelago_apps; "
+              "keep the pick and put the keys to change in archipelago_app_overrides" % app_id)
+        _need(app_id not in owned, "archipelago_apps: %s is run by the %s role, not as an app"
+              % (app_id, owned.get(app_id)))
+    ids = [a["id"] for a in chosen] + [a.get("id") for a in apps if isinstance(a, dict)]
+    for app_id, change in sorted(overrides.items()):
+        _need(app_id in ids, "archipelago_app_overrides: %s is not an app of the model (picked or defined)"
+              % app_id)
+        _need(isinstance(change, dict), "archipelago_app_overrides: %s maps to the keys to change" % app_id)
+        _need("id" not in change or change["id"] == app_id, "archipelago_app_overrides: %s cannot change the "
+              "app's id" % app_id)
+    return [merge(a, overrides[a.get("id")]) if isinstance(a, dict) and a.get("id") in overrides else a
+            for a in list(chosen) + list(apps)]
+
+
+def memory_bytes(size):
+    """A memory_limit (512m, 2g, 1.5g, 1048576) in bytes."""
+    m = _SIZE.match(str(size))
+    _need(m, "%r is not a size like 512m or 2g" % (size,))
+    text = str(size).lower()
+    unit = text[-1] if text[-1] in "bkmg" else "b"
+    number = float(text[:-1] if text[-1] in "bkmg" else text)
+    return int(number * {"b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[unit])
+
+
+def budget(apps):
+    """SCALE-01/02: memory limits per selection tier, and what each cumulative selection needs:
+    {"tiers": {tier: {"apps": n, "memory_bytes": b}}, "selections": {"core": b, "core+recommended": b,
+    "core+recommended+optional": b}}. apps are normalized apps (plan()["apps"] or normalize_app)."""
+    tiers = {t: {"apps": 0, "memory_bytes": 0} for t in SELECTION_TIERS}
+    for app in apps:
+        tiers[app["tier"]]["apps"] += 1
+        tiers[app["tier"]]["memory_bytes"] += memory_bytes(app["memory_limit"])
+    selections, total = {}, 0
+    for i, tier in enumerate(SELECTION_TIERS):
+        total += tiers[tier]["memory_bytes"]
+        selections["+".join(SELECTION_TIERS[:i + 1])] = total
+    return {"tiers": tiers, "selections": selections}
 
 
 def _find_cycle(apps):
@@ -293,7 +349,7 @@ def plan(apps, selected=SELECTION_TIERS, networks=()):
         deps = [unit_name(d) for d in app["dependencies"]]
         app["wants"] = deps
         app["after"] = sorted(set(deps + previous[app["startup_tier"]]))
-    return {"apps": ordered, "tiers": tiers,
+    return {"apps": ordered, "tiers": tiers, "defined": sorted(by_id),
             "skipped": sorted(i for i in by_id if i not in chosen)}
 
 
@@ -327,6 +383,9 @@ def run_args(app, env_file, log_file):
         args += ["--user", app["user"]]
     if app["environment"]:
         args += ["--env-file", env_file]
+    if app.get("environment_file"):
+        # The node's own file (adoption keeps an adopted app's values there); read by Podman only.
+        args += ["--env-file", app["environment_file"]]
     h = app["health"]
     args += ["--health-cmd", h["test"], "--health-interval", h["interval"], "--health-timeout", h["timeout"],
              "--health-retries", str(h["retries"]), "--health-start-period", h["start_period"],
