@@ -10,6 +10,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.archipelago.node.plugins.module_utils import adopt
 from ansible_collections.archipelago.node.plugins.plugin_utils import apps as model
 
 
@@ -35,6 +36,10 @@ def app_budget(plan):
         raise AnsibleFilterError("app model: %s" % exc)
 
 
+def app_record(app, env_names=()):
+    return adopt.record_of(dict(app), list(env_names or []))
+
+
 def app_exec_start(app, env_file, log_file):
     return model.exec_line(model.run_args(app, env_file, log_file))
 
@@ -53,6 +58,7 @@ def app_web_route(app):
 
 class FilterModule(object):
     def filters(self):
-        return {"app_plan": app_plan, "app_model": app_model, "app_budget": app_budget, "app_exec_start": app_exec_start,
+        return {"app_plan": app_plan, "app_model": app_model, "app_budget": app_budget,
+                "app_record": app_record, "app_exec_start": app_exec_start,
                 "app_health_timeout": app_health_timeout,
                 "app_web_route": app_web_route}

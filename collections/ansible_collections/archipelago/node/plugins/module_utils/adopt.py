@@ -461,6 +461,17 @@ def _spell_out(model):
         model["health_check"] = dict(HEALTH_DEFAULTS, **model["health_check"])
 
 
+def record_of(app, env_names=()):
+    """What the containers role records of an app it runs: the app without environment values
+    (their names instead), its defaults spelled out as adoption spells them, so that the record
+    of a node's model and of the same model adopted back from the node are the same."""
+    out = dict((k, copy.deepcopy(v)) for k, v in app.items() if k not in ("environment", "environment_names"))
+    _spell_out(out)
+    if env_names:
+        out["environment_names"] = sorted(set(env_names))
+    return out
+
+
 def _loopback_ports(ports, notes, app_id):
     """Ports as the model publishes them: on loopback unless the node bound a specific address.
     A port the node published on every address is noted (published ports bypass UFW)."""
@@ -527,13 +538,13 @@ def adopt(containers, manifests=(), catalogue=(), exclude=(), env_dir=None, owne
         record, record_env = by_record.get(app_id, (None, []))
         layers = (("catalogue", cat), ("manifest", manifest), ("record", record), ("container", found))
         sources[app_id] = [name for name, layer in layers if layer]
-        model = copy.deepcopy(cat) if cat else {"id": app_id}
-        # What the role last ran (record) says more than a manifest, which says more than the catalogue.
-        for layer in (manifest, record):
-            if layer:
-                model = merge(model, layer)
-                if layer.get("health_check"):
-                    model["health_check"] = layer["health_check"]      # a check is one thing, not merged
+        # What the role last ran (its record, a whole app) stands alone; otherwise a manifest says
+        # more than the catalogue.
+        model = copy.deepcopy(record) if record else copy.deepcopy(cat) if cat else {"id": app_id}
+        if manifest and not record:
+            model = merge(model, manifest)
+            if manifest.get("health_check"):
+                model["health_check"] = manifest["health_check"]      # a check is one thing, not merged
         node = copy.deepcopy(found["app"]) if found else None
         if node:
             # What runs on the node wins for what holds the app's data and identity: image,
