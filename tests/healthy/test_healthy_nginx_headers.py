@@ -32,3 +32,18 @@ def test_rpc_requests_without_a_session_are_rate_limited(node):
                           "--data-binary", body, f"http://{NODE_IP[name]}/rpc/v1"])
         codes.append(res.stdout)
     assert "429" in codes and codes[0] != "429", codes
+
+
+def test_the_sites_own_locations_are_kept(node):
+    """The backend's site (the lab seed's) has locations the role does not know (/ws, /dwn): they
+    are still there and still proxied to the backend after stabilize.yml, with the headers; the
+    role only added its include lines (plugin_utils/nginx_site.py)."""
+    _, host = node
+    site = host.file("/etc/nginx/sites-available/archipelago").content_string
+    for location in ("location /ws {", "location /dwn {", "location /rpc/v1 {", "location = /health {"):
+        assert location in site, location
+    assert site.count("include /etc/nginx/snippets/archipelago-headers.conf;") == 1
+    # /dwn reaches the backend (its JSON 404), not the web UI's index.html, and carries the headers
+    head = host.check_output("curl -s -o /dev/null -D - http://127.0.0.1/dwn")
+    assert re.search(r"^HTTP/1.1 404", head) and "application/json" in head, head
+    assert re.search(r"^X-Frame-Options: DENY", head, re.M | re.I), head
