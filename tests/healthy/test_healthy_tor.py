@@ -1,8 +1,10 @@
 """The healthy suite, the tor role (STAB-03/04) on a stabilized node."""
 import json
+import pathlib
 import re
+import sys
 
-from labhosts import onion_fetch
+from labhosts import controller, node_host, onion_fetch
 from onionaddr import onion_v3
 
 
@@ -35,3 +37,18 @@ def test_each_onion_hostname_is_the_address_of_its_tor_key(node):
         key = host.file(f"{folder}/hs_ed25519_public_key").content
         assert key.startswith(b"== ed25519v1-public: type0 ==") and len(key) == 64, folder
         assert host.file(f"{folder}/hostname").content_string.strip() == onion_v3(key[32:]), folder
+
+
+def test_an_image_below_the_version_gate_is_refused_and_tor_keeps_running():
+    """STAB-03's gate: a pinned image whose Tor is older than tor_min_version (the plan's stale
+    0.4.5, from the lab registry) fails before archy-tor is touched: same container, same onion."""
+    host = node_host("arch1")
+    before = host.check_output("podman inspect --format '{{.Id}} {{.ImageName}}' archy-tor")
+    res = controller([str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "playbooks/stabilize.yml",
+                      "--limit", "arch1", "--tags", "tor", "-e", "tor_image=docker.io/archylab/tor:0.4.5-bullseye"],
+                     check=False)
+    assert res.returncode != 0
+    assert re.search(r"has Tor 0\.4\.5[.\d]*, below tor_min_version 0\.4\.8; nothing was changed", res.stdout), \
+        res.stdout[-3000:]
+    assert host.check_output("podman inspect --format '{{.Id}} {{.ImageName}}' archy-tor") == before
+    assert host.service("archy-app-archy-tor.service").is_running

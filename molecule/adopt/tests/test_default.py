@@ -48,3 +48,11 @@ def test_each_app_kept_its_own_environment_on_the_node(host):
         assert not host.file(f"/etc/archipelago/apps/{app_id}.env").exists, app_id
         unit = host.file(f"/etc/systemd/system/archy-app-{app_id}.service").content_string
         assert f"--env-file {ENV_DIR}/{app_id}.env" in unit, app_id
+
+
+def test_swap_is_sized_from_the_ram(host):
+    """STAB-01/02 without swap_size_mb: swap_ram_percent (10) of MemTotal, within 2-8 GiB."""
+    mem_mb = int(host.check_output("awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo"))
+    want_mb = min(max(mem_mb * 10 // 100, 2048), 8192)
+    f = host.file("/swapfile")
+    assert f.mode == 0o600 and f.size == want_mb * 1024 * 1024, (f.size, want_mb)

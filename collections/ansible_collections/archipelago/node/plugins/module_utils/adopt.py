@@ -653,6 +653,17 @@ def adopt(containers, manifests=(), catalogue=(), exclude=(), env_dir=None, owne
 
 # --- reading the node (run is AnsibleModule.run_command or a stand-in) -----------------------
 
+# The options every module that runs Podman takes (doc fragment archipelago.node.podman).
+PODMAN_ARGS = dict(podman=dict(type="str", default="podman"), timeout=dict(type="int", default=60))
+
+
+def podman_args_error(params):
+    """The message for a bad timeout, or None."""
+    if not 1 <= params["timeout"] <= 600:
+        return "timeout must be 1 to 600 seconds, not %d" % params["timeout"]
+    return None
+
+
 def _podman_json(run, argv, what):
     rc, out, err = run(argv)
     if rc != 0:

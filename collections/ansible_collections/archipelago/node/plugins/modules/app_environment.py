@@ -24,14 +24,8 @@ options:
     description: App id (its container's name) to the absolute path of its environment file.
     type: dict
     required: true
-  podman:
-    description: The Podman command.
-    type: str
-    default: podman
-  timeout:
-    description: Seconds each Podman run may take.
-    type: int
-    default: 60
+extends_documentation_fragment:
+  - archipelago.node.podman
 attributes:
   check_mode:
     support: full
@@ -112,14 +106,13 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             files=dict(type="dict", required=True),
-            podman=dict(type="str", default="podman"),
-            timeout=dict(type="int", default=60),
+            **adopt.PODMAN_ARGS
         ),
         supports_check_mode=True,
     )
     p = module.params
-    if not 1 <= p["timeout"] <= 600:
-        module.fail_json(msg="timeout must be 1 to 600 seconds, not %d" % p["timeout"])
+    if adopt.podman_args_error(p):
+        module.fail_json(msg=adopt.podman_args_error(p))
     files = p["files"]
     bad = ["%s: %r" % (k, v) for k, v in sorted(files.items())
            if not _ID.match(str(k)) or not isinstance(v, str) or not os.path.isabs(v) or v.endswith("/")]

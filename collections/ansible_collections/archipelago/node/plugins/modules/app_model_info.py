@@ -55,14 +55,8 @@ options:
         record stays in the model when its container is gone (a unit left failed after its backoff).
     type: path
     default: /etc/archipelago/apps
-  podman:
-    description: The Podman command.
-    type: str
-    default: podman
-  timeout:
-    description: Seconds each Podman run may take.
-    type: int
-    default: 60
+extends_documentation_fragment:
+  - archipelago.node.podman
 attributes:
   check_mode:
     support: full
@@ -219,14 +213,13 @@ def main():
             exclude=dict(type="list", elements="str", default=[]),
             env_dir=dict(type="path", default="/var/lib/archipelago/secrets/apps"),
             records_dir=dict(type="path", default="/etc/archipelago/apps"),
-            podman=dict(type="str", default="podman"),
-            timeout=dict(type="int", default=60),
+            **adopt.PODMAN_ARGS
         ),
         supports_check_mode=True,
     )
     p = module.params
-    if not 1 <= p["timeout"] <= 600:
-        module.fail_json(msg="timeout must be 1 to 600 seconds, not %d" % p["timeout"])
+    if adopt.podman_args_error(p):
+        module.fail_json(msg=adopt.podman_args_error(p))
     if not os.path.isabs(p["env_dir"]):
         module.fail_json(msg="env_dir must be an absolute path, not %s" % p["env_dir"])
     docs = read_manifests(module, p["manifests_dir"])

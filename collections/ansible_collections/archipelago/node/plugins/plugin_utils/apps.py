@@ -304,6 +304,11 @@ def plan(apps, selected=SELECTION_TIERS, networks=()):
             _need(dep in by_id, "app %s depends on unknown app %s; define it or remove the dependency"
                   % (app["id"], dep))
             _need(dep != app["id"], "app %s depends on itself" % app["id"])
+            mine, theirs = set(app["networks"] or ["podman"]), set(by_id[dep]["networks"] or ["podman"])
+            _need("host" in mine | theirs or mine & theirs,
+                  "app %s depends on %s, but they share no network (%s and %s): %s cannot reach %s by name; put "
+                  "them on one network" % (app["id"], dep, ", ".join(sorted(mine)), ", ".join(sorted(theirs)),
+                                           app["id"], dep))
             _need(by_id[dep]["tier_index"] <= app["tier_index"],
                   "app %s (startup tier %s) depends on %s (startup tier %s): a dependency must start in "
                   "the same or an earlier tier" % (app["id"], app["startup_tier"], dep, by_id[dep]["startup_tier"]))

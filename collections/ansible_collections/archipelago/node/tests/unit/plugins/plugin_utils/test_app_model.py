@@ -36,6 +36,8 @@ def test_image_pinned(image, pinned):
     ([app("a", deps=["ghost"])], "unknown app ghost"),
     ([app("a", deps=["b"]), app("b", deps=["c"]), app("c", deps=["a"])], "dependency cycle: a -> b -> c -> a"),
     ([app("a", deps=["a"])], "depends on itself"),
+    ([app("a", deps=["b"]), app("b", container={"image": "docker.io/x/b:1", "network": "immich-net"})],
+     "a depends on b, but they share no network"),
     ([app("a", startup="db", deps=["b"]), app("b", startup="ui")], "same or an earlier tier"),
     ([app("a", resources={})], "memory_limit is required"),
     ([app("a", health_check=None)], "health_check is required"),
