@@ -25,9 +25,14 @@ MANIFEST_MAX_BYTES = 256 * 1024
 MANIFESTS_MAX = 500
 LABEL_APP = "io.archipelago.app"
 LABEL_TIER = "io.archipelago.tier"
+# The app model's names, tiers and defaults, shared with plugin_utils/apps.py (which validates
+# and renders the model on the controller) and the modules on the node.
 STARTUP_TIERS = ("db", "core", "dependent", "app", "ui")
-_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECURITY_DEFAULTS = {"capabilities": [], "readonly_root": True, "no_new_privileges": True}
+HEALTH_DEFAULTS = {"interval": "30s", "timeout": "10s", "start_period": "10s", "retries": 3}
+_ID, _ENV_NAME = ID_RE, ENV_NAME_RE
 _DURATION = re.compile(r"^([0-9]+)(ms|s|m|h)?$")
 # Podman's default capabilities: a container whose CapDrop holds all of them (less its CapAdd)
 # was started with --cap-drop ALL (Podman lists the dropped ones one by one).
@@ -412,8 +417,8 @@ def _comparable(app):
     caps = flat.get("security.capabilities")
     if isinstance(caps, list):
         flat["security.capabilities"] = sorted(_cap(c) for c in caps)
-    flat.setdefault("security.readonly_root", True)
-    flat.setdefault("security.no_new_privileges", True)
+    flat.setdefault("security.readonly_root", SECURITY_DEFAULTS["readonly_root"])
+    flat.setdefault("security.no_new_privileges", SECURITY_DEFAULTS["no_new_privileges"])
     tmpfs = flat.get("security.tmpfs")
     if isinstance(tmpfs, list):
         flat["security.tmpfs"] = sorted(t for t in tmpfs if not (flat["security.readonly_root"] and t in READONLY_TMPFS)) or None
@@ -426,7 +431,7 @@ def _comparable(app):
         for key in [k for k in flat if k.startswith("health_check.")]:
             del flat[key]
         flat["health_check.test"] = health_test(hc)
-        for key, default in (("interval", "30s"), ("timeout", "10s"), ("start_period", "10s"), ("retries", 3)):
+        for key, default in HEALTH_DEFAULTS.items():
             flat["health_check." + key] = hc.get(key, default)
     flat["ports"] = _norm_ports(app.get("ports"))
     flat["volumes"] = _norm_volumes(app.get("volumes"))
@@ -448,13 +453,9 @@ def differences(app_id, adopted, node, catalogue):
     return out
 
 
-# The app model's defaults (plugin_utils/apps.py), written out in an adopted app so that what the
-# containers role records of it and what the next adoption reads back are the same.
-SECURITY_DEFAULTS = {"capabilities": [], "readonly_root": True, "no_new_privileges": True}
-HEALTH_DEFAULTS = {"interval": "30s", "timeout": "10s", "start_period": "10s", "retries": 3}
-
-
 def _spell_out(model):
+    """The model's defaults written out in an adopted app, so that what the containers role
+    records of it and what the next adoption reads back are the same."""
     if isinstance(model.get("security"), dict) or "security" not in model:
         model["security"] = dict(SECURITY_DEFAULTS, **(model.get("security") or {}))
     if isinstance(model.get("health_check"), dict) and model["health_check"]:
@@ -607,7 +608,7 @@ def adopt(containers, manifests=(), catalogue=(), exclude=(), env_dir=None, owne
         if names:
             env[app_id] = names
             if (record or {}).get("environment_file"):
-                pass
+                pass                                         # the record's own file stands
             elif record and record_env and records_dir:
                 # The role's own environment file of the app holds the values (whether its container
                 # runs or not): the unit stays as it is.
@@ -666,6 +667,8 @@ def podman_args_error(params):
 
 def _podman_json(run, argv, what):
     rc, out, err = run(argv)
+    if rc == 124 and argv[0] == "timeout":
+        raise AdoptError("%s did not finish within %s s (the timeout option); is Podman stuck?" % (what, argv[1]))
     if rc != 0:
         raise AdoptError("%s failed (rc %s): %s" % (" ".join(argv[2:4]) or what, rc,
                                                     (err or out or "").strip()[:300]))

@@ -62,13 +62,10 @@ names:
 """
 
 import os
-import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.archipelago.node.plugins.module_utils import adopt
-
-_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
 
 def current_lines(path):
@@ -115,7 +112,7 @@ def main():
         module.fail_json(msg=adopt.podman_args_error(p))
     files = p["files"]
     bad = ["%s: %r" % (k, v) for k, v in sorted(files.items())
-           if not _ID.match(str(k)) or not isinstance(v, str) or not os.path.isabs(v) or v.endswith("/")]
+           if not adopt.ID_RE.match(str(k)) or not isinstance(v, str) or not os.path.isabs(v) or v.endswith("/")]
     if bad:
         module.fail_json(msg="files maps app ids to absolute file paths; not so: %s" % ", ".join(bad))
     apps = sorted(files)
@@ -124,6 +121,9 @@ def main():
     if missing:
         rc, out, err = module.run_command(["timeout", str(p["timeout"]), p["podman"], "ps", "-a",
                                            "--format", "{{.Names}}"])
+        if rc == 124:
+            module.fail_json(msg="podman ps did not finish within %d s (the timeout option); is Podman stuck?"
+                             % p["timeout"])
         if rc != 0:
             module.fail_json(msg="podman ps failed (rc %s): %s" % (rc, (err or out).strip()[:300]))
         exists = set(out.split())

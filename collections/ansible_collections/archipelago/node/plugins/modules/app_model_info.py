@@ -148,8 +148,30 @@ except ImportError:
     YAML_ERROR = traceback.format_exc()
 
 
+def read_docs(module, paths, what, parse, errors):
+    """[(path, parsed document)] of the files, each at most MANIFEST_MAX_BYTES, at most
+    MANIFESTS_MAX of them; a file that cannot be read or parsed fails the run, naming it."""
+    if len(paths) > adopt.MANIFESTS_MAX:
+        module.fail_json(msg="%d %ss, more than %d: name a smaller folder" % (len(paths), what, adopt.MANIFESTS_MAX))
+    docs = []
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read(adopt.MANIFEST_MAX_BYTES + 1)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="cannot read %s: %s" % (path, exc))
+        if len(raw) > adopt.MANIFEST_MAX_BYTES:
+            module.fail_json(msg="%s is larger than %d bytes; is it a %s?" % (path, adopt.MANIFEST_MAX_BYTES, what))
+        try:
+            docs.append((path, parse(raw.decode("utf-8"))))
+        except errors as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            module.fail_json(msg="%s is not a readable %s: %s" % (path, what, first))
+    return docs
+
+
 def read_manifests(module, folder):
-    """[(path, parsed document)] of <folder>/<id>/manifest.yml (or .yaml), bounded in size and count."""
+    """The manifests <folder>/<id>/manifest.yml (or .yaml), parsed."""
     if not os.path.isdir(folder):
         return []
     found = []
@@ -159,49 +181,22 @@ def read_manifests(module, folder):
             if os.path.isfile(path):
                 found.append(path)
                 break
-    if len(found) > adopt.MANIFESTS_MAX:
-        module.fail_json(msg="%s holds %d manifests, more than %d: name a smaller folder"
-                         % (folder, len(found), adopt.MANIFESTS_MAX))
     if found and not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML (Debian: apt install python3-yaml)",
                                                   reason="to read the app manifests in %s" % folder),
                          exception=YAML_ERROR)
-    docs = []
-    for path in found:
-        try:
-            with open(path, "rb") as handle:
-                raw = handle.read(adopt.MANIFEST_MAX_BYTES + 1)
-        except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot read %s: %s" % (path, exc))
-        if len(raw) > adopt.MANIFEST_MAX_BYTES:
-            module.fail_json(msg="%s is larger than %d bytes; is it a manifest?" % (path, adopt.MANIFEST_MAX_BYTES))
-        try:
-            docs.append((path, yaml.safe_load(raw.decode("utf-8"))))
-        except (UnicodeDecodeError, yaml.YAMLError) as exc:
-            module.fail_json(msg="%s is not YAML: %s" % (path, str(exc).splitlines()[0] if str(exc) else exc))
-    return docs
+    if not found:
+        return []
+    return read_docs(module, found, "manifest", yaml.safe_load, (UnicodeDecodeError, yaml.YAMLError))
 
 
 def read_records(module, folder):
-    """[(path, parsed JSON)] of <folder>/*.app.json, bounded in size and count."""
+    """The containers role's records <folder>/*.app.json, parsed (a broken one: remove it, the role
+    writes it again)."""
     if not os.path.isdir(folder):
         return []
     found = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".app.json"))
-    if len(found) > adopt.MANIFESTS_MAX:
-        module.fail_json(msg="%s holds %d records, more than %d" % (folder, len(found), adopt.MANIFESTS_MAX))
-    docs = []
-    for path in found:
-        try:
-            with open(path, "rb") as handle:
-                raw = handle.read(adopt.MANIFEST_MAX_BYTES + 1)
-            if len(raw) > adopt.MANIFEST_MAX_BYTES:
-                module.fail_json(msg="%s is larger than %d bytes; is it a record?" % (path, adopt.MANIFEST_MAX_BYTES))
-            docs.append((path, json.loads(raw.decode("utf-8"))))
-        except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot read %s: %s" % (path, exc))
-        except (UnicodeDecodeError, ValueError) as exc:
-            module.fail_json(msg="%s is not JSON (%s): remove it, the containers role writes it again" % (path, exc))
-    return docs
+    return read_docs(module, found, "record", json.loads, (UnicodeDecodeError, ValueError))
 
 
 def main():

@@ -12,18 +12,16 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.archipelago.node.plugins.module_utils.adopt import health_test, image_pinned, merge
+from ansible_collections.archipelago.node.plugins.module_utils.adopt import (
+    ENV_NAME_RE, HEALTH_DEFAULTS, ID_RE, SECURITY_DEFAULTS, STARTUP_TIERS, health_test, image_pinned, merge)
 
-STARTUP_TIERS = ("db", "core", "dependent", "app", "ui")
 SELECTION_TIERS = ("core", "recommended", "optional")
 HEALTH_TYPES = ("exec", "http", "tcp")
 VOLUME_TYPES = ("volume", "bind")
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _SIZE = re.compile(r"^[0-9]+(\.[0-9]+)?[bkmg]?$", re.IGNORECASE)
 _DURATION = re.compile(r"^[0-9]+(ms|s|m|h)$")
 _CAP = re.compile(r"^(CAP_)?[A-Z_]+$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 UNIT_PREFIX = "archy-app-"
 APPS_TARGET = "archipelago-apps.target"
@@ -59,7 +57,7 @@ def _environment(app_id, env):
                   "app %s: environment entries are {name, value} mappings" % app_id)
             pairs.append((str(item["name"]), item.get("value", "")))
     for name, value in pairs:
-        _need(_ENV_NAME.match(name), "app %s: %r is not an environment variable name" % (app_id, name))
+        _need(ENV_NAME_RE.match(name), "app %s: %r is not an environment variable name" % (app_id, name))
         _need(isinstance(value, (str, int, float, bool)),
               "app %s: environment %s must be a scalar" % (app_id, name))
     return [(n, str(v)) for n, v in pairs]
@@ -80,11 +78,11 @@ def _health(app_id, hc):
         if kind == "http":
             _need(str(hc.get("path", "/")).startswith("/"), "app %s: health_check.path must start with /" % app_id)
     out = {"test": health_test(hc)}
-    for key, default in (("interval", "30s"), ("timeout", "10s"), ("start_period", "10s")):
-        val = str(hc.get(key, default))
+    for key in ("interval", "timeout", "start_period"):
+        val = str(hc.get(key, HEALTH_DEFAULTS[key]))
         _need(_DURATION.match(val), "app %s: health_check.%s %r is not a duration like 30s" % (app_id, key, val))
         out[key] = val
-    retries = hc.get("retries", 3)
+    retries = hc.get("retries", HEALTH_DEFAULTS["retries"])
     _need(isinstance(retries, int) and retries > 0, "app %s: health_check.retries must be a positive integer" % app_id)
     out["retries"] = retries
     return out
@@ -130,7 +128,7 @@ def normalize_app(app):
     """One app definition -> the normalized dict the role renders from. Raises AppModelError."""
     _need(isinstance(app, dict), "every app is a mapping with at least id, container, resources and health_check")
     app_id = app.get("id")
-    _need(isinstance(app_id, str) and _ID.match(app_id),
+    _need(isinstance(app_id, str) and ID_RE.match(app_id),
           "app id %r must be lower case letters, digits, '.', '_' or '-'" % (app_id,))
     tier = app.get("tier", "core")
     _need(tier in SELECTION_TIERS, "app %s: tier %r is not one of %s" % (app_id, tier, ", ".join(SELECTION_TIERS)))
@@ -180,8 +178,8 @@ def normalize_app(app):
         "memory_limit": str(mem).lower(),
         "cpu_limit": cpu,
         "capabilities": sorted(set(caps)),
-        "readonly_root": bool(sec.get("readonly_root", True)),
-        "no_new_privileges": bool(sec.get("no_new_privileges", True)),
+        "readonly_root": bool(sec.get("readonly_root", SECURITY_DEFAULTS["readonly_root"])),
+        "no_new_privileges": bool(sec.get("no_new_privileges", SECURITY_DEFAULTS["no_new_privileges"])),
         "tmpfs": [str(t) for t in _as_list(sec.get("tmpfs"))],
         "dependencies": deps,
         "ports": _ports(app_id, app.get("ports")),
