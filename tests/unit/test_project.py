@@ -42,8 +42,10 @@ def test_requirements_yml_met_by_installed_collections():
 def test_production_inventory_is_a_template_without_addresses():
     text = "".join(p.read_text() for p in (ROOT / "inventories" / "production").rglob("*.yml"))
     data = yaml.safe_load((ROOT / "inventories" / "production" / "hosts.yml").read_text())
-    hosts = data["all"]["children"]["archipelago"]["children"]
+    managed = data["all"]["children"]["managed"]["children"]
+    hosts = managed["archipelago"]["children"]
     assert set(hosts["canary"]["hosts"]) == {"arch2"} and set(hosts["main"]["hosts"]) == {"arch1"}
+    assert set(managed["monitoring"]["hosts"]) == {"monitor"}
     assert not re.search(r"\b\d{1,3}(\.\d{1,3}){3}\b", text), "an IP address in the production inventory"
     assert not re.search(r"^\s*ansible_host:", text, re.M), "a live ansible_host in the production template"
 
@@ -93,8 +95,8 @@ CONNECTION_VARS = ("ansible_connection", "ansible_user", "ansible_become", "ansi
 
 def test_lab_and_production_reach_nodes_the_same_way():
     """Both inventories: SSH as the deploy user, sudo; the lab differs only in key and known_hosts."""
-    lab = yaml.safe_load((ROOT / "inventories" / "lab" / "group_vars" / "archipelago" / "main.yml").read_text())
-    prod = yaml.safe_load((ROOT / "inventories" / "production" / "group_vars" / "archipelago.yml").read_text())
+    lab = yaml.safe_load((ROOT / "inventories" / "lab" / "group_vars" / "managed" / "main.yml").read_text())
+    prod = yaml.safe_load((ROOT / "inventories" / "production" / "group_vars" / "managed.yml").read_text())
     for var in CONNECTION_VARS:
         assert lab.get(var) == prod.get(var), f"{var}: lab {lab.get(var)!r}, production {prod.get(var)!r}"
     assert prod["ansible_connection"] == "ssh" and prod["ansible_user"] == "archipelago" and prod["ansible_become"]
