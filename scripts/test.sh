@@ -9,6 +9,9 @@
 #   tests/playbooks  playbooks against the lab (federate.yml, stabilize.yml: bad input, --check,
 #                    a run, idempotence, the incident suite failing afterwards), ansible-lint
 #   tests/healthy    the stabilized lab as an operator checks it (testinfra)
+#   tests/monitoring playbooks/monitoring.yml: node exporters on the stabilized nodes, Prometheus and
+#                    Alertmanager on archmon; promtool rule tests; each alert fired by a real fault
+#                    on a node and resolved, as the lab receiver got them
 #   tests/fleet      fleet operations on the stabilized lab: canary.yml with a good release and
 #                    each broken one (lab/release/build.py), reboot and SIGKILL drills
 #   tests/acceptance the cross-node acceptance suite (TEST-02..12) on the stabilized, federated
@@ -52,7 +55,7 @@ molecule_pid=$!
 
 rc=0
 .venv/bin/pytest -p no:cacheprovider -o console_output_style=classic -v \
-  tests/unit tests/api tests/modules tests/incident tests/playbooks tests/healthy tests/fleet tests/acceptance --iterations 2 --reboots 1 tests/molecule tests/lab "$@" || rc=$?
+  tests/unit tests/api tests/modules tests/incident tests/playbooks tests/healthy tests/monitoring tests/fleet tests/acceptance --iterations 2 --reboots 1 tests/molecule tests/lab "$@" || rc=$?
 # Leave no Molecule node behind (pytest -k may have skipped the test that waits for them).
 wait "$molecule_pid" || true
 echo "durations: set-up and lab ${t_lab} s; Molecule scenarios (beside the suites):" \

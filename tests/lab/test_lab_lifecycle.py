@@ -41,7 +41,7 @@ def registry_get(path, accept=None):
 
 def test_nodes_and_registry_running():
     running = {name for name, c in lab_containers().items() if c["State"] == "running"}
-    assert {"archy-lab-registry", *lab_nodes().values()} <= running
+    assert {"archy-lab-registry", "archy-lab-archmon", *lab_nodes().values()} <= running
     _, body = registry_get("/v2/_catalog")
     repos = set(json.loads(body)["repositories"])
     for repo in ("library/postgres", "library/mariadb", "archylab/tor", "archylab/mempool-api", "archylab/bitcoin-knots"):

@@ -1,0 +1,169 @@
+"""playbooks/monitoring.yml on the lab: node exporters on arch1/arch2, Prometheus and
+Alertmanager on archmon (time-compressed, inventories/lab/group_vars/monitoring). Each alert of
+the plan is made to fire by a real fault on a node, seen delivered by the lab's webhook receiver,
+and seen resolved once the fault is gone. A second run and --check change nothing; the exporter
+answers the monitoring host and nobody else."""
+import json
+import re
+import shlex
+import sys
+import pathlib
+import urllib.request
+
+import pytest
+
+from labhosts import controller, lab_hostvars, node_host, ssh_host, wait_until
+
+BIN = pathlib.Path(sys.executable).parent
+HOSTS = ["arch1", "arch2", "archmon"]
+PORT = 9100
+# A container image every stabilized lab node has (the stand-ins are Python).
+IMAGE = "docker.io/archylab/electrs:1.0"
+DISK = "/srv/archy-lab-disk"
+
+
+def run_playbook(*args):
+    res = controller([str(BIN / "ansible-playbook"), "playbooks/monitoring.yml", *args], check=False)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    return dict(re.findall(r"^(\w+)\s+: ok=\d+\s+changed=(\d+)", res.stdout, re.M))
+
+
+@pytest.fixture(scope="module")
+def converged():
+    first = run_playbook()
+    assert set(first) == set(HOSTS), first
+    return first
+
+
+@pytest.fixture(scope="module")
+def monitor(converged):
+    return ssh_host(lab_hostvars("archmon"))
+
+
+class Receiver:
+    """What the lab receiver on archmon recorded: Alertmanager's webhook notifications."""
+
+    def __init__(self, host):
+        self.host = host
+        self.mark = len(self.notifications())
+
+    def notifications(self):
+        out = self.host.check_output("curl -sf http://127.0.0.1:9099/")
+        return [json.loads(line)["body"] for line in out.splitlines() if line.strip()]
+
+    def alerts(self):
+        """(status, labels) of every alert of the notifications since the mark."""
+        return [(a["status"], a["labels"]) for n in self.notifications()[self.mark:] for a in n.get("alerts", [])]
+
+    def wait(self, status, alertname, timeout=120, **labels):
+        def seen():
+            return [lab for st, lab in self.alerts() if st == status and lab.get("alertname") == alertname
+                    and all(lab.get(k) == v for k, v in labels.items())]
+        return wait_until(seen, timeout, f"{alertname} {labels} {status} at the lab receiver", interval=1)
+
+
+def prometheus(monitor, path):
+    return json.loads(monitor.check_output(f"curl -sfg 'http://127.0.0.1:9090{path}'"))
+
+
+def test_both_nodes_are_scraped_and_report_every_source(monitor):
+    def all_up():
+        targets = prometheus(monitor, "/api/v1/targets")["data"]["activeTargets"]
+        return {t["labels"]["instance"]: t["health"] for t in targets} == {"arch1": "up", "arch2": "up"}
+    wait_until(all_up, 60, "Prometheus to scrape arch1 and arch2")
+    for node in ("arch1", "arch2"):
+        def sources():
+            res = prometheus(monitor, f"/api/v1/query?query=archy_metrics_source_ok{{instance=%22{node}%22}}")
+            return {r["metric"]["source"]: r["value"][1] for r in res["data"]["result"]}
+        wait_until(lambda: sources() == dict.fromkeys(["containers", "oom", "backend", "federation", "tor"], "1"),
+                   60, f"every source of archy-node-metrics on {node} to read")
+
+
+def test_a_second_run_and_check_mode_change_nothing(converged):
+    assert run_playbook() == dict.fromkeys(HOSTS, "0")
+    assert run_playbook("--check", "--diff") == dict.fromkeys(HOSTS, "0")
+
+
+def test_the_exporter_answers_the_monitoring_host_only(monitor):
+    address = lab_hostvars("arch1")["ansible_host"]
+    url = f"http://{address}:{PORT}/metrics"
+    assert "node_systemd_unit_state" in monitor.check_output(f"curl -sf -m 5 {url}")
+    other = node_host("arch2").run(f"curl -sf -m 3 -o /dev/null {url}")
+    assert other.rc != 0, "arch2 reached arch1's exporter"
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=3)          # the controller is not a monitoring host
+    assert node_host("arch1").run("ss -Hltn 'sport = :9100'").stdout.split()[3] == f"{address}:{PORT}"
+
+
+def test_a_stopped_backend_alerts_and_resolves(monitor):
+    rx, node = Receiver(monitor), node_host("arch1")
+    node.check_output("systemctl stop archipelago.service")
+    try:
+        rx.wait("firing", "ArchyBackendDown", instance="arch1", control="STAB-04")
+    finally:
+        node.check_output("systemctl start archipelago.service")
+    rx.wait("resolved", "ArchyBackendDown", instance="arch1")
+
+
+def test_an_oom_kill_through_a_memory_limit_alerts_and_resolves(monitor):
+    rx, node = Receiver(monitor), node_host("arch2")
+    run = node.run(f"podman run --rm --name archy-oomtest --memory 32m --memory-swap 32m --entrypoint python3 {IMAGE} "
+                   "-c 'x = bytearray(256 * 1024 * 1024)'")
+    assert run.rc == 137, (run.rc, run.stderr)                 # killed by the kernel, not an error
+    [alert] = rx.wait("firing", "ArchyContainerOomKilled", instance="arch2", name="archy-oomtest")
+    assert alert["control"] == "MEM-01" and alert["severity"] == "critical"
+    assert not [lab for st, lab in rx.alerts() if lab.get("alertname") == "ArchyContainerOomKilled"
+                and lab.get("instance") == "arch1"], "arch1 counted arch2's kill (the lab nodes share a kernel)"
+    rx.wait("resolved", "ArchyContainerOomKilled", instance="arch2", name="archy-oomtest", timeout=150)
+
+
+def test_a_filling_disk_alerts_at_each_threshold_and_resolves(monitor):
+    rx, node = Receiver(monitor), node_host("arch1")
+    node.check_output(f"mkdir -p {DISK} && mount -t tmpfs -o size=64m archy-lab-disk {DISK}")
+    try:
+        # Growth is measured against the filesystem of one window ago: wait until Prometheus has it.
+        window = lab_hostvars("archmon")["monitoring_disk_growth_window"]
+        wait_until(lambda: prometheus(monitor, f'/api/v1/query?query=node_filesystem_size_bytes{{mountpoint="{DISK}"}}'
+                                               f'%20offset%20{window}')["data"]["result"],
+                   120, f"Prometheus to have scraped {DISK} for {window}")
+        node.check_output(f"head -c {60 << 20} /dev/zero > {DISK}/fill")
+        for name, control in (("ArchyDiskAbove80Percent", "SCALE-04"), ("ArchyDiskAbove85Percent", "MEM-03"),
+                              ("ArchyDiskAbove90Percent", "MEM-03"), ("ArchyDiskGrowing", "MEM-03")):
+            rx.wait("firing", name, instance="arch1", mountpoint=DISK, control=control)
+    finally:
+        node.run(f"umount {DISK}")
+    for name in ("ArchyDiskAbove90Percent", "ArchyDiskGrowing"):
+        rx.wait("resolved", name, instance="arch1", mountpoint=DISK)
+
+
+def test_a_container_whose_memory_grows_alerts_and_resolves(monitor):
+    rx, node = Receiver(monitor), node_host("arch2")
+    grow = ("import time\nb = []\nfor _ in range(240):\n    b.append(bytearray(2 << 20))\n    time.sleep(0.5)\n"
+            "time.sleep(600)\n")
+    node.check_output(f"podman run -d --rm --name archy-leaktest --memory 1g --entrypoint python3 {IMAGE} -c {shlex.quote(grow)}")
+    wait_until(lambda: node.run("podman ps -q --filter name=archy-leaktest").stdout.strip(), 30, "the stand-in to run")
+    try:
+        [alert] = rx.wait("firing", "ArchyContainerMemoryGrowing", instance="arch2", name="archy-leaktest", timeout=180)
+        assert alert["control"] == "MEM-02"
+    finally:
+        node.run("podman rm -f -t 0 archy-leaktest")
+    rx.wait("resolved", "ArchyContainerMemoryGrowing", instance="arch2", name="archy-leaktest")
+
+
+def test_a_unit_given_up_after_its_backoff_alerts_and_resolves(monitor):
+    """The way systemd gives up an app unit (StartLimitBurst after its restarts), on a unit that
+    always fails."""
+    rx, node = Receiver(monitor), node_host("arch1")
+    unit = "archy-app-givesup.service"
+    node.check_output(f"printf '%s\\n' '[Unit]' 'StartLimitIntervalSec=120' 'StartLimitBurst=3' '[Service]' "
+                      f"'ExecStart=/bin/false' 'Restart=on-failure' 'RestartSec=1' > /run/systemd/system/{unit} "
+                      f"&& systemctl daemon-reload && systemctl start --no-block {unit}")
+    try:
+        wait_until(lambda: node.run(f"systemctl show -p ActiveState,NRestarts {unit}").stdout.split()
+                   == ["NRestarts=3", "ActiveState=failed"], 60, f"systemd to give {unit} up after 3 restarts")
+        [alert] = rx.wait("firing", "ArchyUnitFailed", instance="arch1", name=unit)
+        assert alert["control"] == "CONT-04"
+    finally:
+        node.run(f"systemctl stop {unit}; systemctl reset-failed {unit}; rm -f /run/systemd/system/{unit}; "
+                 "systemctl daemon-reload")
+    rx.wait("resolved", "ArchyUnitFailed", instance="arch1", name=unit)
