@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 import sys
+import time
 import pathlib
 import urllib.request
 
@@ -20,6 +21,7 @@ PORT = 9100
 # A container image every stabilized lab node has (the stand-ins are Python).
 IMAGE = "docker.io/archylab/electrs:1.0"
 DISK = "/srv/archy-lab-disk"
+STARTED = time.time()      # the soak report covers this suite's run
 
 
 def run_playbook(*args):
@@ -167,3 +169,35 @@ def test_a_unit_given_up_after_its_backoff_alerts_and_resolves(monitor):
         node.run(f"systemctl stop {unit}; systemctl reset-failed {unit}; rm -f /run/systemd/system/{unit}; "
                  "systemctl daemon-reload")
     rx.wait("resolved", "ArchyUnitFailed", instance="arch1", name=unit)
+
+
+def test_the_soak_report_of_this_suite(monitor, tmp_path):
+    """The time-compressed soak: the report of the window this suite ran in, as JSON, text and PNG."""
+    window = int(time.time() - STARTED) + 60
+    res = controller([str(BIN / "ansible-playbook"), "playbooks/soak_report.yml", "-e", f"soak_window={window}s",
+                      "-e", f"soak_dir={tmp_path}"], check=False)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    nodes = report["nodes"]
+    assert {"arch1", "arch2"} <= set(nodes)
+    for node in ("arch1", "arch2"):
+        assert nodes[node]["uptime_percent"] >= 90, nodes[node]["uptime_percent"]
+        assert nodes[node]["memory"], f"no memory trends for {node}"
+        png = tmp_path / f"{node}-memory.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+    assert nodes["arch2"]["oom_kills"].get("archy-oomtest") == 1, nodes["arch2"]["oom_kills"]
+    assert "archy-oomtest" not in nodes["arch1"]["oom_kills"]
+    assert nodes["arch2"]["memory"]["archy-leaktest"]["ratio"] > 1.5
+    assert nodes["arch1"]["unit_restarts"].get("archy-app-givesup.service", 0) >= 3
+    text = (tmp_path / "report.txt").read_text()
+    assert "== arch1: up" in text and "== arch2: up" in text
+
+
+def test_the_soak_report_says_what_is_wrong_with_bad_input(monitor):
+    for args, words in (("window=7", "window: '7' is not a duration"),
+                        ("url=http://127.0.0.1:1", "cannot ask Prometheus at http://127.0.0.1:1"),
+                        ("window=1h step=0", "step must be")):
+        res = controller([str(BIN / "ansible"), "archmon", "-m", "archipelago.node.soak_report_info", "-a", args],
+                         check=False)
+        assert res.returncode != 0 and words in res.stdout, res.stdout[-1500:]
+        assert "Traceback" not in res.stdout + res.stderr
