@@ -133,9 +133,37 @@ def test_a_filling_disk_alerts_at_each_threshold_and_resolves(monitor):
                               ("ArchyDiskAbove90Percent", "MEM-03"), ("ArchyDiskGrowing", "MEM-03")):
             rx.wait("firing", name, instance="arch1", mountpoint=DISK, control=control)
     finally:
-        node.run(f"umount {DISK}")
+        node.run(f"umount {DISK}; rmdir {DISK}")
     for name in ("ArchyDiskAbove90Percent", "ArchyDiskGrowing"):
         rx.wait("resolved", name, instance="arch1", mountpoint=DISK)
+
+
+def test_the_disk_cleanup_frees_rotated_logs_and_unused_images_and_never_volumes(converged):
+    """MEM-03: the node's own cleanup unit on a filesystem 89 % full: --dry-run changes nothing; a
+    run removes the rotated log and the image no app uses, keeps the current log, the apps'
+    images and a volume, and reports what it did."""
+    node = node_host("arch2")
+    node.check_output(f"mkdir -p {DISK} && mount -t tmpfs -o size=64m archy-lab-disk {DISK} && mkdir {DISK}/log"
+                      f" && head -c {56 << 20} /dev/zero > {DISK}/log/app.log && head -c {1 << 20} /dev/zero > {DISK}/log/app.log.1")
+    try:
+        node.check_output("tar cf /tmp/empty.tar --files-from /dev/null && podman import -q /tmp/empty.tar "
+                          "localhost/archy-unused:1 && podman volume create archy-cleanup-keep")
+        images = set(node.check_output("podman images --format '{{.Repository}}:{{.Tag}}'").split())
+        dry = node.check_output("/usr/bin/python3 /usr/local/libexec/archipelago/archy-disk-cleanup --dry-run")
+        assert "logs: remove /srv/archy-lab-disk/log/app.log.1" in dry and "(dry run)" in dry
+        assert node.file(f"{DISK}/log/app.log.1").exists
+        node.check_output("systemctl start archy-disk-cleanup.service")
+        log = node.check_output("journalctl -u archy-disk-cleanup.service -n 30 --no-pager -o cat")
+        assert not node.file(f"{DISK}/log/app.log.1").exists, log
+        assert node.file(f"{DISK}/log/app.log").exists
+        after = set(node.check_output("podman images --format '{{.Repository}}:{{.Tag}}'").split())
+        assert images - after == {"localhost/archy-unused:1"}, (images - after, log)
+        assert node.run("podman volume exists archy-cleanup-keep").rc == 0
+        prom = node.file("/var/lib/prometheus/node-exporter/disk-cleanup.prom").content_string
+        assert 'archy_disk_cleanup_actions{action="logs"} 1.0' in prom and 'action="images"} 1.0' in prom, prom
+    finally:
+        node.run(f"umount {DISK}; rmdir {DISK}; podman rmi -f localhost/archy-unused:1; "
+                 "podman volume rm -f archy-cleanup-keep; rm -f /tmp/empty.tar")
 
 
 def test_a_container_whose_memory_grows_alerts_and_resolves(monitor):

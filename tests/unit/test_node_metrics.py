@@ -1,34 +1,11 @@
 """archy-node-metrics (roles/node_exporter/files): its pure functions, with good, bad and huge input."""
-import importlib.machinery
-import importlib.util
 import json
-import pathlib
-import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "collections/ansible_collections/archipelago/node/roles/node_exporter/files/archy-node-metrics"
+from rolefile import load_role_file
 
-
-def load():
-    """The script as a module, without leaving bytecode beside it in the role."""
-    sys.dont_write_bytecode, before = True, sys.dont_write_bytecode
-    try:
-        return _load()
-    finally:
-        sys.dont_write_bytecode = before
-
-
-def _load():
-    loader = importlib.machinery.SourceFileLoader("archy_node_metrics", str(SCRIPT))
-    spec = importlib.util.spec_from_loader("archy_node_metrics", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-m = load()
+m = load_role_file("node_exporter", "archy-node-metrics")
 A, B = "a" * 64, "b" * 64
 
 

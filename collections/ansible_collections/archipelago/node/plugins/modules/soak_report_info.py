@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: soak_report_info
 short_description: The soak report of the nodes from Prometheus (uptime, trends, restarts, sync, recovery)
-version_added: 0.9.0
+version_added: 0.2.0
 description:
   - Asks the Prometheus of a monitoring host (role archipelago.node.monitoring) for a window of
     the nodes' series and sums them up per node (MEM-05, SOAK-01..04) - the share of the window
