@@ -144,3 +144,13 @@ def test_a_password_file_readable_by_others_is_refused(tmp_path):
         m.read_password(str(f))
     f.chmod(0o600)
     assert m.read_password(str(f)) == "secret"
+
+
+def test_boot_time_is_the_kernel_boot_plus_pid1_start():
+    stat = "cpu  1 2 3\nbtime 1796200000\nprocesses 5\n"
+    pid1 = "1 (systemd) S 0 1 1 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 12345 1000 10"
+    assert m.boot_time(stat, pid1, 100) == 1796200000 + 123.45
+    with pytest.raises(ValueError):
+        m.boot_time("cpu 1\n", pid1, 100)
+    with pytest.raises(ValueError):
+        m.boot_time(stat, "1 (a) S", 100)

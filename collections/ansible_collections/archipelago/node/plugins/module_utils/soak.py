@@ -145,7 +145,8 @@ def queries(disk_selector):
         "container_restarts": "archy_container_restarts",
         "oom_kills": "archy_container_oom_kills_total",
         "peer_age": "archy_federation_peer_last_seen_age_seconds",
-        "boot": "node_boot_time_seconds",
+        # PID 1's start (archy-node-metrics): a boot on real nodes and on the lab's container nodes.
+        "boot": "archy_node_boot_time_seconds",
         "backend": "archy_backend_up",
     }
 
