@@ -54,3 +54,36 @@ def test_below_the_threshold_nothing_is_touched(tmp_path):
                                 "log_dirs": [str(tmp_path)]}, False, said.append)
     assert done == {"journal": 0, "logs": 0, "images": 0} and freed == 0 and (tmp_path / "x.1").exists()
     assert "nothing to do" in said[0]
+
+
+def test_only_logs_on_a_full_filesystem_are_removed(tmp_path, monkeypatch):
+    """A rotated log on another filesystem frees nothing where space is needed: it stays, and the
+    journal and image steps run only when their own filesystem is full."""
+    full_dir, other = tmp_path / "full", tmp_path / "other"
+    full_dir.mkdir(), other.mkdir()
+    (full_dir / "a.1").write_text("x" * 10)
+    (other / "b.1").write_text("y" * 10)
+    os.utime(other / "b.1", (1000, 1000))                 # the oldest: first in line
+    devs = {str(full_dir): 1, str(other): 2, "/var/log/journal": 2, "/store": 2}
+    monkeypatch.setattr(c, "device", lambda p: next((d for k, d in devs.items() if p.startswith(k)), None))
+    monkeypatch.setattr(c, "used_percent", lambda p: 95.0 if (full_dir / "a.1").exists() else 10.0)
+    ran = []
+    monkeypatch.setattr(c, "run", lambda argv, timeout: ran.append(argv) or (0, "[]", ""))
+    said = []
+    done, freed, _ = c.cleanup({"paths": [str(full_dir)], "percent": 85, "target_percent": 80,
+                                "journal_max": "10M", "image_store": "/store",
+                                "log_dirs": [str(other), str(full_dir)]}, False, said.append)
+    assert done == {"journal": 0, "logs": 1, "images": 0} and freed == 10, said
+    assert not (full_dir / "a.1").exists() and (other / "b.1").exists()
+    assert ran == []
+
+
+def test_a_full_image_store_lets_the_image_step_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(c, "device", lambda p: 1)
+    monkeypatch.setattr(c, "used_percent", lambda p: 95.0)
+    images = [{"Id": "9" * 64, "Names": ["localhost/old:1"], "Containers": 0, "Size": 5}]
+    ran = []
+    monkeypatch.setattr(c, "run", lambda argv, timeout: ran.append(argv) or (0, json.dumps(images), ""))
+    done, freed, _ = c.cleanup({"paths": [str(tmp_path)], "percent": 85, "target_percent": 80,
+                                "journal_max": "", "log_dirs": [], "deadline_sec": 30}, True, [].append)
+    assert done["images"] == 1 and freed == 5 and ran == [["/usr/bin/podman", "images", "--format", "json"]]
