@@ -54,7 +54,7 @@ export ARCHY_MOLECULE_RESULTS
 molecule_pid=$!
 
 rc=0
-.venv/bin/pytest -p no:cacheprovider -o console_output_style=classic -v \
+.venv/bin/pytest -p no:cacheprovider -o console_output_style=classic -v --durations=25 \
   tests/unit tests/api tests/modules tests/incident tests/playbooks tests/healthy tests/monitoring tests/fleet tests/acceptance --iterations 2 --reboots 1 tests/molecule tests/lab "$@" || rc=$?
 # Leave no Molecule node behind (pytest -k may have skipped the test that waits for them).
 wait "$molecule_pid" || true
