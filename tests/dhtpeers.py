@@ -10,26 +10,40 @@ import shutil
 import signal
 import subprocess
 
-JS = pathlib.Path(__file__).resolve().parent / "interop" / "js"
-CACHE = pathlib.Path(os.environ.get("ARCHY_CACHE", "/var/cache/archipelago-lab")) / "npm-dht"
+INTEROP = pathlib.Path(__file__).resolve().parent / "interop"
+JS = INTEROP / "js"
+WEB5 = INTEROP / "web5"
+CACHE_ROOT = pathlib.Path(os.environ.get("ARCHY_CACHE", "/var/cache/archipelago-lab"))
 
 
-def ensure_node_modules():
-    """npm install the pinned peers into the cache (once per package.json) and link them here."""
+def ensure_node_modules(js=JS, cache_name="npm-dht"):
+    """npm install the pinned packages of js/package.json into the cache (once per package.json)
+    and link them into js/."""
     if not shutil.which("node") or not shutil.which("npm"):
         raise RuntimeError("node and npm are needed for the did:dht interop peers (scripts/setup-host.sh installs them)")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    want = (JS / "package.json").read_text()
-    have = CACHE / "package.json"
-    if not (CACHE / "node_modules").is_dir() or not have.exists() or have.read_text() != want:
+    cache = CACHE_ROOT / cache_name
+    cache.mkdir(parents=True, exist_ok=True)
+    want = (js / "package.json").read_text()
+    have = cache / "package.json"
+    if not (cache / "node_modules").is_dir() or not have.exists() or have.read_text() != want:
         have.write_text(want)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=CACHE, check=True,
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=cache, check=True,
                        stdout=subprocess.DEVNULL, timeout=600)
-    link = JS / "node_modules"
-    if not link.is_symlink() or link.resolve() != (CACHE / "node_modules").resolve():
+    link = js / "node_modules"
+    if not link.is_symlink() or link.resolve() != (cache / "node_modules").resolve():
         if link.is_symlink() or link.exists():
             link.unlink()
-        link.symlink_to(CACHE / "node_modules")
+        link.symlink_to(cache / "node_modules")
+
+
+def web5(*args, timeout=60):
+    """web5's did:dht (@web5/dids, tests/interop/web5/did.mjs): resolve|create against a relay; its JSON."""
+    ensure_node_modules(WEB5, "npm-web5")
+    out = subprocess.run(["node", str(WEB5 / "did.mjs")] + [str(a) for a in args], cwd=WEB5, capture_output=True,
+                         text=True, timeout=timeout)
+    if out.returncode:
+        raise RuntimeError("web5 did.mjs %s failed: %s" % (args[0], out.stderr[-1500:]))
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 class Swarm:

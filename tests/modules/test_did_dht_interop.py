@@ -186,3 +186,34 @@ def test_a_key_file_readable_by_others_is_warned_about(play, swarm, identity):
     pathlib.Path(identity["path"]).chmod(0o644)
     rc, res, out = play([task(swarm, identity, services=TOR)], check=True)
     assert rc == 0 and any("should be 0600" in w for w in res[0].get("warnings", [])), out
+
+
+def test_a_new_did_names_the_one_it_replaces_with_the_old_keys_proof(play, swarm, identity, tmp_path):
+    old = Ed25519PrivateKey.generate()
+    old_path = tmp_path / "ed25519.pem.old"
+    old_path.write_bytes(old.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    old_path.chmod(0o600)
+    old_did = dht_codec.did_from_public(bep44.public_bytes(old))
+    # previous.did that is not the old key's: refused before anything is sent
+    rc, res, out = play([task(swarm, identity, previous={"did": identity["did"], "key_file": str(old_path)})])
+    assert rc != 0 and "is the key of %s, not of previous.did" % old_did in res[0]["msg"], out
+    assert not any(c["method"] == "PUT" for c in res[0].get("relay_calls", []))
+    rc, res, out = play([task(swarm, identity, previous={"did": old_did, "key_file": str(old_path)}),
+                         task(swarm, identity, info=True)])
+    assert rc == 0 and res[0]["changed"] and res[1]["previous_did"] == old_did, out
+    assert '_prv._did. 7200 IN TXT "id=%s;s=' % old_did in res[1]["records"]
+    # the old key is read, never shown
+    seed = old.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                             serialization.NoEncryption()).hex()
+    assert seed[:16] not in out
+
+
+def test_a_record_older_than_max_age_is_not_taken(play, swarm, identity):
+    packet = swarm.client("did-packet", identity["seed"], ONION)["v"]
+    old = int(time.time()) - 8 * 86400
+    assert swarm.client("put", identity["seed"], old, packet)["stored"]
+    rc, res, out = play([task(swarm, identity, info=True)])
+    assert rc != 0 and "expired" in res[0]["msg"] and "more than max_age 604800 s" in res[0]["msg"], out
+    rc, res, out = play([task(swarm, identity, info=True, max_age=0)])
+    assert rc == 0 and res[0]["age"] >= 8 * 86400, out

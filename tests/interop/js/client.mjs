@@ -22,9 +22,9 @@ if (cmd === 'did-packet') {
   const b64u = b => Buffer.from(b).toString('base64url')
   const txt = (name, data) => ({ type: 'TXT', name, ttl: 7200, class: 'IN', data: [data] })
   const packet = dnsPacket.encode({ type: 'response', id: 0, flags: dnsPacket.AUTHORITATIVE_ANSWER, answers: [
-    txt(`_did.${z32(pub)}`, 'v=0;vm=k0;auth=k0;asm=k0;inv=k0;del=k0;svc=s0'),
     txt('_k0._did', `t=0;k=${b64u(pub)}`),
-    txt('_s0._did', `id=tor;t=TorHiddenService;se=${args[1]}`)
+    txt('_s0._did', `id=tor;t=TorHiddenService;se=${args[1]}`),
+    txt(`_did.${z32(pub)}`, 'v=0;vm=k0;auth=k0;asm=k0;inv=k0;del=k0;svc=s0')   // the root after what it names
   ] })
   out({ v: hex(packet) })
 }

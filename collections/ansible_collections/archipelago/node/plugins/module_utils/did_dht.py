@@ -39,7 +39,13 @@ from ansible_collections.archipelago.node.plugins.module_utils.dht_codec import 
     public_from_did,
     z32_encode,
 )
-from ansible_collections.archipelago.node.plugins.module_utils.bep44 import load_signing_key, public_bytes, sign_packet, verify_body
+from ansible_collections.archipelago.node.plugins.module_utils.bep44 import (
+    ed25519_verify,
+    load_signing_key,
+    public_bytes,
+    sign_packet,
+    verify_body,
+)
 from ansible_collections.archipelago.node.plugins.module_utils.dns_wire import MAX_PACKET, TTL, decode_packet, encode_packet
 from ansible_collections.archipelago.node.plugins.module_utils.dht_keys import KEY_TYPES, _jwk_thumbprint, jwk_from_key, key_from_jwk
 
@@ -60,9 +66,14 @@ def _props(text):
 
 
 def records_for(pub, keys=None, services=None, controllers=None, also_known_as=None, types=None,
-                gateways=None):
+                gateways=None, previous=None):
     """The did:dht records for an identity key and the options of the module:
-    keys [{id?, jwk, purposes, controller?}], services [{id, type, endpoints}]."""
+    keys [{id?, jwk, purposes, controller?}], services [{id, type, endpoints}], previous
+    {did, signature} (the proof that this DID follows another, checked here).
+
+    Every record the root refers to comes before the root record: the spec lets records come in
+    any order, but a resolver that reads the packet in one pass (web5's) maps `auth=k0` and the
+    like only onto key records it has already read."""
     did = did_from_public(pub)
     root_name = "_did.%s." % did[len(DID_PREFIX):]
     vm, rel = ["k0"], dict((short, []) for short, _long in RELATIONS)
@@ -106,17 +117,58 @@ def records_for(pub, keys=None, services=None, controllers=None, also_known_as=N
             root += ";%s=%s" % (short, ",".join(rel[short]))
     if service_records:
         root += ";svc=" + ",".join("s%d" % i for i in range(len(service_records)))
-    records = [(root_name, "NS", g if g.endswith(".") else g + ".") for g in gateways or []]
-    records.append((root_name, "TXT", root))
+    records = key_records + service_records
     if controllers:
         records.append(("_cnt._did.", "TXT", ",".join(controllers)))
     if also_known_as:
         records.append(("_aka._did.", "TXT", ",".join(also_known_as)))
-    records.extend(key_records)
-    records.extend(service_records)
+    if previous:
+        check_previous(previous.get("did"), previous.get("signature"), pub)
+        records.append(("_prv._did.", "TXT", "id=%s;s=%s" % (previous["did"], previous["signature"])))
     if types:
         records.append(("_typ._did.", "TXT", "id=" + ",".join(str(int(t)) for t in types)))
+    records.extend((root_name, "NS", g if g.endswith(".") else g + ".") for g in gateways or [])
+    records.append((root_name, "TXT", root))
     return records
+
+
+def previous_proof(old_key, new_pub):
+    """{did, signature} linking the DID of new_pub to the DID of old_key (an Ed25519 private key):
+    the old identity key's signature over the new identity key's 32 bytes (spec: _prv)."""
+    return {"did": did_from_public(public_bytes(old_key)), "signature": b64u(old_key.sign(new_pub))}
+
+
+def check_previous(previous_did, signature, new_pub):
+    """DidDhtError unless signature (b64url) is previous_did's key's signature over new_pub."""
+    if not isinstance(previous_did, str) or not isinstance(signature, str):
+        raise DidDhtError("a previous DID proof needs the previous DID and its signature")
+    old = public_from_did(previous_did)
+    if old == new_pub:
+        raise DidDhtError("the previous DID %s is this DID itself" % previous_did)
+    sig = b64u_decode(signature, "the previous DID proof's signature")
+    if len(sig) != 64 or not ed25519_verify(old, sig, new_pub):
+        raise DidDhtError("the previous DID proof does not verify: %s did not sign this DID's key" % previous_did)
+
+
+def previous_from_records(did, records):
+    """The previous DID a record set names in _prv._did., its proof checked; None without one."""
+    for name, rtype, text in (r[:3] for r in records):
+        if name == "_prv._did." and rtype == "TXT":
+            props = _props(text)
+            check_previous(props.get("id"), props.get("s"), public_from_did(did))
+            return props["id"]
+    return None
+
+
+def keys_before_root(records):
+    """Whether every key and service record comes before the root TXT record."""
+    seen_root = False
+    for name, rtype, _text in (r[:3] for r in records):
+        if name.startswith("_did.") and rtype == "TXT":
+            seen_root = True
+        elif seen_root and (name.startswith("_k") or name.startswith("_s")):
+            return False
+    return True
 
 
 def deactivation_records(pub):
@@ -185,9 +237,14 @@ def document_from_records(did, records):
 
 
 def types_from_records(records):
+    """The type indexes of _typ._did.; DidDhtError for anything but ASCII decimal numbers."""
     for name, rtype, text in (r[:3] for r in records):
         if name == "_typ._did." and rtype == "TXT":
-            return [int(x) for x in _props(text).get("id", "").split(",") if x.isdigit()]
+            ids = [x.strip() for x in _props(text).get("id", "").split(",") if x.strip()]
+            bad = [x for x in ids if not (x.isascii() and x.isdigit() and len(x) <= 4)]
+            if bad:
+                raise DidDhtError("_typ._did. holds %.60r, not type indexes" % ",".join(bad))
+            return [int(x) for x in ids]
     return []
 
 
@@ -200,6 +257,7 @@ def records_text(records):
 # ---------- deciding ----------
 
 SEQ_MAX = 2 ** 64 - 1     # BEP44's seq is an unsigned 64-bit integer
+FUTURE_MAX = 7200         # the spec: a seq more than 2 h ahead of the reader's clock is refused
 
 
 def next_seq(now, last_seq=None):
@@ -229,6 +287,8 @@ def publish_reason(desired_doc, desired_extra, best, relays_missing, now, refres
         return "the DHT holds a deactivation record"
     if best["document"] != desired_doc or best["extra"] != desired_extra:
         return "the published DID Document differs"
+    if not keys_before_root(best.get("records") or []):
+        return "the published records put the root before its keys (resolvers that read in one pass miss them)"
     if relays_missing:
         return "missing on %s" % ", ".join(relays_missing)
     age = int(now) - int(best["seq"])
@@ -239,8 +299,24 @@ def publish_reason(desired_doc, desired_extra, best, relays_missing, now, refres
 
 # ---------- what the module does, on injected relays and clock ----------
 
-def resolve_all(did, relays, bases):
-    """Every relay's view of did: [{relay, status: found|absent|invalid|unreachable, ...}]."""
+def decode_entry(did, pub, body):
+    """(seq, fields of a found entry) of a relay body; DidDhtError for anything wrong in it."""
+    seq, v = verify_body(pub, body)
+    records = [r[:3] for r in decode_packet(v)]
+    document, gateways = document_from_records(did, records)
+    extra = {"gateways": sorted(gateways), "types": sorted(types_from_records(records))}
+    previous = previous_from_records(did, records)
+    if previous:
+        extra["previous"] = previous
+    return seq, dict(records=records, document=document, packet_bytes=len(v), extra=extra)
+
+
+def resolve_all(did, relays, bases, now=None, max_age=None):
+    """Every relay's view of did: [{relay, status: found|absent|invalid|unreachable|expired, ...}].
+
+    Each relay's answer is judged alone: one that cannot be decoded, whatever the fault, is that
+    relay's `invalid`, never the run's end. With `now`, a seq more than FUTURE_MAX ahead is invalid
+    (`future` set); with max_age, a record signed longer ago is `expired`."""
     pub, z32 = public_from_did(did), did[len(DID_PREFIX):]
     found = []
     for base in bases:
@@ -255,13 +331,23 @@ def resolve_all(did, relays, bases):
             entry.update(status="absent", records=None)
         else:
             try:
-                seq, v = verify_body(pub, body)
-                records = [r[:3] for r in decode_packet(v)]
-                document, gateways = document_from_records(did, records)
-                entry.update(status="found", seq=seq, records=records, document=document, packet_bytes=len(v),
-                             extra={"gateways": sorted(gateways), "types": sorted(types_from_records(records))})
+                seq, fields = decode_entry(did, pub, body)
             except DidDhtError as exc:
                 entry.update(status="invalid", error=str(exc), records=None)
+            except Exception as exc:  # pylint: disable=broad-except
+                # a decoder fault on hostile bytes: this relay's answer is unusable, the others may be good
+                entry.update(status="invalid", records=None,
+                             error="the record cannot be decoded (%s)" % exc.__class__.__name__)
+            else:
+                entry.update(status="found", seq=seq, **fields)
+                if now is not None and seq > int(now) + FUTURE_MAX:
+                    entry.update(status="invalid", records=None, future=True,
+                                 error="seq %d is %d s ahead of this clock (the spec refuses more than %d s): the "
+                                       "publisher's clock is wrong" % (seq, seq - int(now), FUTURE_MAX))
+                elif max_age and int(now) - seq > max_age:
+                    entry.update(status="expired", records=None,
+                                 error="signed %d s ago, more than max_age %d s: its publisher stopped "
+                                       "refreshing it" % (int(now) - seq, max_age))
         found.append(entry)
     return found
 
@@ -278,7 +364,8 @@ def desired_state(pub, state, options):
     else:
         records = records_for(pub, keys=options.get("keys"), services=options.get("services"),
                               controllers=options.get("controllers"), also_known_as=options.get("also_known_as"),
-                              types=options.get("types"), gateways=options.get("gateways"))
+                              types=options.get("types"), gateways=options.get("gateways"),
+                              previous=options.get("previous"))
     packet = encode_packet(records)
     if len(packet) > MAX_PACKET:
         raise DidDhtError("the DID Document encodes to a %d-byte DNS packet; the DHT takes at most %d "
@@ -286,6 +373,9 @@ def desired_state(pub, state, options):
     decoded = [r[:3] for r in decode_packet(packet)]
     document, gateways = document_from_records(did, decoded)
     extra = {"gateways": sorted(gateways), "types": sorted(types_from_records(decoded))}
+    previous = previous_from_records(did, decoded)
+    if previous:
+        extra["previous"] = previous
     return records, packet, document, extra
 
 
@@ -297,10 +387,15 @@ def ensure(key, state, options, relays, bases, now, check_mode, refresh=3600, re
     if options.get("did") and options["did"] != did:
         raise DidDhtError("did %s is not this node's: its identity key gives %s" % (options["did"], did))
     records, packet, document, extra = desired_state(pub, state, options)
-    found = resolve_all(did, relays, bases)
+    found = resolve_all(did, relays, bases, now=now)
     down = [f for f in found if f["status"] == "unreachable"]
     if down:
         raise DidDhtError("; ".join(f["error"] for f in down))
+    ahead = [f for f in found if f.get("future")]
+    if ahead:
+        raise DidDhtError("%s holds this DID signed at seq %d, %d s ahead of this node's clock: check the clock "
+                          "(NTP) of this node and of whatever else holds its key; nothing was published"
+                          % (ahead[0]["relay"], ahead[0]["seq"], ahead[0]["seq"] - int(now)))
     best = choose_best(found)
     missing = [f["relay"] for f in found if f["status"] != "found" or (best and f["seq"] < best["seq"])]
     reason = publish_reason(document, extra, best, missing if best else [], now, refresh)
@@ -335,9 +430,9 @@ def ensure(key, state, options, relays, bases, now, check_mode, refresh=3600, re
     return result
 
 
-def resolve(did, relays, bases, now):
-    """The state: resolved result; DidDhtError when no relay holds a valid record."""
-    found = resolve_all(did, relays, bases)
+def resolve(did, relays, bases, now, max_age=None):
+    """The state: resolved result; DidDhtError when no relay holds a valid, fresh record."""
+    found = resolve_all(did, relays, bases, now=now, max_age=max_age)
     best = choose_best(found)
     if best is None:
         raise DidDhtError("%s was not found on any relay: %s" % (
@@ -346,7 +441,7 @@ def resolve(did, relays, bases, now):
     return {"did": did, "public_key": public_from_did(did).hex(), "changed": False, "document": best["document"], "deactivated": best["document"] is None,
             "seq": best["seq"], "age": int(now) - int(best["seq"]), "packet_bytes": best["packet_bytes"],
             "gateways": best["extra"]["gateways"], "types": best["extra"]["types"],
-            "records": records_text(best["records"]), "relays": summary(found)}
+            "previous_did": best["extra"].get("previous"), "records": records_text(best["records"]), "relays": summary(found)}
 
 
 # ---------- what both modules read: the identity key, the relay list ----------

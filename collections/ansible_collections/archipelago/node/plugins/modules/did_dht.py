@@ -96,6 +96,25 @@ options:
     type: list
     elements: str
     default: []
+  previous:
+    description:
+      - The DID this one replaces (the spec's C(_prv._did.) record), with the proof that the old
+        identity key signed the new one. Give O(previous.signature) or O(previous.key_file).
+      - The proof is checked before anything is published; one that does not verify fails the task.
+    type: dict
+    suboptions:
+      did:
+        description: The previous did:dht.
+        type: str
+        required: true
+      signature:
+        description: The old identity key's Ed25519 signature over this DID's 32-byte identity key, base64url.
+        type: str
+      key_file:
+        description:
+          - The old identity key on the node (the formats of O(key_file)); the proof is made
+            from it. Read, never returned or logged.
+        type: path
   refresh_interval:
     description:
       - Seconds after which an unchanged record is published again. Mainline keeps items for
@@ -128,6 +147,13 @@ EXAMPLES = r"""
       - id: tor
         type: TorHiddenService
         endpoints: ["http://{{ onion_hostname }}"]
+
+- name: Publish the node's new DID, linked to the one its old key made
+  archipelago.node.did_dht:
+    relays: [https://relay.example.org/]
+    previous:
+      did: "{{ old_did }}"
+      key_file: /var/lib/archipelago/identity/ed25519.pem.old
 
 - name: Deactivate the DID
   archipelago.node.did_dht:
@@ -184,6 +210,10 @@ types:
   returned: state is resolved
   type: list
   elements: int
+previous_did:
+  description: The previous DID the resolved record names (its proof checked), or null.
+  returned: state is resolved
+  type: str
 published_to:
   description: The relays that accepted the new record.
   returned: when published
@@ -225,6 +255,9 @@ def argument_spec():
         also_known_as=dict(type="list", elements="str", default=[]),
         types=dict(type="list", elements="int", default=[]),
         gateways=dict(type="list", elements="str", default=[]),
+        previous=dict(type="dict", options=dict(
+            did=dict(type="str", required=True), signature=dict(type="str"), key_file=dict(type="path", no_log=False)),
+            mutually_exclusive=[["signature", "key_file"]], required_one_of=[["signature", "key_file"]]),
         refresh_interval=dict(type="int", default=3600),
         read_back=dict(type="bool", default=True),
     )
@@ -244,7 +277,15 @@ def main():
                              version="1.0.0", collection_name="archipelago.node")
             return dd.resolve(dd.did_to_read(p["did"], p["key_file"], module.warn), relays, p["relays"], time.time())
         key = dd.read_identity_key(p["key_file"], module.warn)
-        result = dd.ensure(key, p["state"], p, relays, p["relays"], time.time(), module.check_mode,
+        options = dict(p)
+        if p["previous"] and p["previous"]["key_file"]:
+            proof = dd.previous_proof(dd.read_identity_key(p["previous"]["key_file"], module.warn),
+                                      dd.public_bytes(key))
+            if proof["did"] != p["previous"]["did"]:
+                raise dd.DidDhtError("previous.key_file is the key of %s, not of previous.did %s"
+                                     % (proof["did"], p["previous"]["did"]))
+            options["previous"] = proof
+        result = dd.ensure(key, p["state"], options, relays, p["relays"], time.time(), module.check_mode,
                            refresh=p["refresh_interval"], read_back=p["read_back"])
         diff = result.pop("diff", None)
         if module._diff and diff:

@@ -14,7 +14,9 @@ description:
   - Fetches the record of O(did) (default the node's own, from its identity key) from every relay,
     checks its BEP44 signature against the DID's key, decodes the DNS packet and returns the DID
     Document of the newest valid record, with each relay's view (found, absent, invalid,
-    unreachable).
+    unreachable, expired).
+  - Records are judged per relay; one relay's undecodable, forged, expired or future-dated answer is
+    reported and the others are still read.
   - Only reads; nothing is ever published. Fails, naming each relay's answer, when no relay holds a
     valid record.
 extends_documentation_fragment:
@@ -23,6 +25,14 @@ options:
   did:
     description: The DID to resolve; default the DID of the node's key in O(key_file).
     type: str
+  max_age:
+    description:
+      - Seconds after its signing (its seq) beyond which a record is not taken (the relay's answer
+        is reported C(expired)); a DID whose owner stopped refreshing it is not current. V(0)
+        takes records of any age.
+      - A record whose seq is more than two hours ahead of this clock is always refused (the spec's limit).
+    type: int
+    default: 604800
 attributes:
   check_mode:
     support: full
@@ -91,8 +101,12 @@ types:
   returned: success
   type: list
   elements: int
+previous_did:
+  description: The DID this one replaces, when the record names one (its proof checked); else null.
+  returned: success
+  type: str
 relays:
-  description: Each relay's answer (found, absent, invalid, unreachable) and seq.
+  description: Each relay's answer (found, absent, invalid, unreachable, expired), its seq and error.
   returned: success
   type: list
   elements: dict
@@ -110,11 +124,16 @@ from ansible_collections.archipelago.node.plugins.module_utils import did_dht as
 
 
 def main():
-    module = NodeModule(argument_spec=dict(dd.relay_argument_spec(), did=dict(type="str")), supports_check_mode=True)
+    module = NodeModule(argument_spec=dict(dd.relay_argument_spec(), did=dict(type="str"),
+                                              max_age=dict(type="int", default=604800)),
+                        supports_check_mode=True)
     p = module.params
 
     def work(relays):
-        return dd.resolve(dd.did_to_read(p["did"], p["key_file"], module.warn), relays, p["relays"], time.time())
+        if p["max_age"] < 0:
+            raise dd.DidDhtError("max_age is seconds (0 for any age), got %d" % p["max_age"])
+        return dd.resolve(dd.did_to_read(p["did"], p["key_file"], module.warn), relays, p["relays"], time.time(),
+                          max_age=p["max_age"])
     dd.run_module(module, "did_dht_info", work)
 
 

@@ -148,8 +148,11 @@ def spec_inputs(name):
     services = [{"id": s["id"].split("#", 1)[1], "type": s["type"], "endpoints": s["serviceEndpoint"]}
                 for s in doc.get("service", [])]
     controller = doc.get("controller")
+    prv = [dd._props(r[2]) for r in spec_records(vec) if r[0] == "_prv._did."]
+    previous = {"did": prv[0]["id"], "signature": prv[0]["s"]} if prv else None
     return dict(keys=keys, services=services, controllers=[controller] if isinstance(controller, str) else controller,
-                also_known_as=doc.get("alsoKnownAs"), types=extra.get("types"), gateways=ns_names(vec))
+                also_known_as=doc.get("alsoKnownAs"), types=extra.get("types"), gateways=ns_names(vec),
+                previous=previous)
 
 
 def ns_names(vec):
@@ -162,8 +165,47 @@ def test_records_built_from_options_equal_the_spec_records(name):
     vec = SPEC[name]
     pub = dht_codec.b64u_decode(vec["identity_public_jwk"]["x"])
     built = dd.records_for(pub, **spec_inputs(name))
-    expected = [r for r in spec_records(vec) if r[0] != "_prv._did."]   # previous-DID proofs are not written
-    assert normalized(built) == normalized(expected)
+    assert normalized(built) == normalized(spec_records(vec))
+    assert dd.keys_before_root(built)
+
+
+def test_every_key_and_service_record_comes_before_the_root():
+    """web5's resolver maps auth=k0 etc. only onto key records it has read: the root goes last
+    (regression: the root record was written first and that resolver read no relationship)."""
+    pub = dht_codec.b64u_decode(SPEC["vector2"]["identity_public_jwk"]["x"])
+    built = dd.records_for(pub, **spec_inputs("vector2"))
+    root_at = [i for i, r in enumerate(built) if r[0].startswith("_did.") and r[1] == "TXT"]
+    assert root_at == [len(built) - 1]
+    assert [r for r in built if r[0].startswith("_k")] and not dd.keys_before_root(built[-1:] + built[:-1])
+    # a record set published root first is republished, with the reason
+    doc, dummy = dd.document_from_records(SPEC["vector2"]["did"], built)
+    best = {"document": doc, "extra": {}, "seq": 1000, "records": built[-1:] + built[:-1]}
+    assert "root before its keys" in dd.publish_reason(doc, {}, best, [], 1001, 3600)
+    assert dd.publish_reason(doc, {}, dict(best, records=built), [], 1001, 3600) is None
+
+
+def test_the_spec_previous_did_proof_verifies_and_a_forged_one_is_refused():
+    vec = SPEC["vector3"]
+    records = spec_records(vec)
+    assert dd.previous_from_records(vec["did"], records) == vec["inputs_not_in_records"]["previous_did"]
+    prv = dd._props([r for r in records if r[0] == "_prv._did."][0][2])
+    sig = bytearray(dht_codec.b64u_decode(prv["s"]))
+    sig[0] ^= 1
+    forged = [(n, t, "id=%s;s=%s" % (prv["id"], dht_codec.b64u(bytes(sig))) if n == "_prv._did." else d)
+              for n, t, d in records]
+    with pytest.raises(dd.DidDhtError, match="does not verify"):
+        dd.previous_from_records(vec["did"], forged)
+    pub = dht_codec.b64u_decode(vec["identity_public_jwk"]["x"])
+    with pytest.raises(dd.DidDhtError, match="does not verify"):
+        dd.records_for(pub, previous={"did": prv["id"], "signature": dht_codec.b64u(bytes(sig))})
+    # a proof made here from an old key verifies, and names the old key's DID
+    old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    proof = dd.previous_proof(old, bep44.public_bytes(new))
+    assert proof["did"] == dht_codec.did_from_public(bep44.public_bytes(old))
+    recs = dd.records_for(bep44.public_bytes(new), previous=proof)
+    assert dd.previous_from_records(dht_codec.did_from_public(bep44.public_bytes(new)), recs) == proof["did"]
+    with pytest.raises(dd.DidDhtError, match="this DID itself"):
+        dd.records_for(bep44.public_bytes(old), previous=proof)
 
 
 @pytest.mark.parametrize("name", ["vector1", "vector2", "vector3"])
@@ -197,13 +239,17 @@ def test_spec_vector1_packet_is_byte_identical_to_dnspython():
     assert packet.hex() == der["dnspython_2_9_compressed_hex"]
 
 
-def test_rfc8032_packet_is_byte_identical_to_the_vector():
+def test_rfc8032_packet_holds_the_vector_records_and_is_dnspython_sized():
+    """The vector's bytes are one valid encoding (root first); ours puts the root last and holds
+    the same records, in a packet as small as dnspython's."""
     pub = bytes.fromhex(SIGNED["public_key_hex"])
     svc = SIGNED["did_document_input"]["service"][0]
     records = dd.records_for(pub, services=[{"id": svc["id"].split("#")[1], "type": svc["type"],
                                              "endpoints": svc["serviceEndpoint"]}])
     packet = dns_wire.encode_packet(records)
-    assert packet.hex() == SIGNED["dnspython_packet"]["v_hex"]
+    vector = bytes.fromhex(SIGNED["dnspython_packet"]["v_hex"])
+    assert normalized(dns_wire.decode_packet(packet)) == normalized(dns_wire.decode_packet(vector))
+    assert len(packet) == len(vector)
     doc, dummy = dd.document_from_records(SIGNED["did"], dns_wire.decode_packet(packet))
     assert doc == SIGNED["did_document_input"]
 
@@ -399,3 +445,72 @@ def test_ensure_publishes_once_then_only_on_change_or_refresh():
     # the wrong DID is refused before any relay is asked
     with pytest.raises(dd.DidDhtError, match="not this node's"):
         dd.ensure(key, "present", {"did": SPEC["vector1"]["did"]}, mem, list(mem.store), 1700009999, False)
+
+
+# ---------- one relay's bad answer is that relay's, freshness ----------
+
+class BodyRelays:
+    """Relays that answer given bodies."""
+
+    def __init__(self, bodies):
+        self.bodies = bodies
+
+    def get(self, base, z32):
+        return self.bodies[base]
+
+
+def signed(key, seq, records):
+    return bep44.sign_packet(key, seq, dns_wire.encode_packet(records))[1]
+
+
+def test_a_non_ascii_type_index_makes_that_relay_invalid_and_another_relay_still_answers():
+    """Regression: `_typ` id=² (a digit to str.isdigit, not to int) raised ValueError and ended the run."""
+    key = bep44.load_signing_key(bytes.fromhex(SIGNED["seed_hex"]))
+    pub = bep44.public_bytes(key)
+    good = dd.records_for(pub, types=[1])
+    bad = [(n, t, "id=1,²" if n == "_typ._did." else d) for n, t, d in good]
+    with pytest.raises(dd.DidDhtError, match="not type indexes"):
+        dd.types_from_records(bad)
+    relays = BodyRelays({"http://a/": signed(key, 1700000500, bad), "http://b/": signed(key, 1700000000, good)})
+    res = dd.resolve(SIGNED["did"], relays, ["http://a/", "http://b/"], 1700000600)
+    assert res["seq"] == 1700000000 and res["types"] == [1]
+    assert [r["status"] for r in res["relays"]] == ["invalid", "found"]
+    assert "not type indexes" in res["relays"][0]["error"]
+
+
+def test_any_decoder_fault_is_that_relay_invalid(monkeypatch):
+    key = bep44.load_signing_key(bytes.fromhex(SIGNED["seed_hex"]))
+    body = signed(key, 1700000000, dd.records_for(bep44.public_bytes(key)))
+    real = dd.decode_packet
+    calls = []
+
+    def flaky(v):
+        calls.append(v)
+        if len(calls) == 1:
+            raise IndexError("index out of range")
+        return real(v)
+    monkeypatch.setattr(dd, "decode_packet", flaky)
+    found = dd.resolve_all(SIGNED["did"], BodyRelays({"http://a/": body, "http://b/": body}), ["http://a/", "http://b/"])
+    assert [f["status"] for f in found] == ["invalid", "found"]
+    assert found[0]["error"] == "the record cannot be decoded (IndexError)"
+
+
+def test_records_too_old_or_from_the_future_are_refused():
+    key = bep44.load_signing_key(bytes.fromhex(SIGNED["seed_hex"]))
+    records = dd.records_for(bep44.public_bytes(key))
+    now = 1700000000
+    old = BodyRelays({"http://a/": signed(key, now - 30 * 86400, records)})
+    with pytest.raises(dd.DidDhtError, match="expired.*more than max_age 604800"):
+        dd.resolve(SIGNED["did"], old, ["http://a/"], now, max_age=604800)
+    assert dd.resolve(SIGNED["did"], old, ["http://a/"], now, max_age=0)["age"] == 30 * 86400
+    ahead = BodyRelays({"http://a/": signed(key, now + 7201, records)})
+    with pytest.raises(dd.DidDhtError, match="7201 s ahead of this clock"):
+        dd.resolve(SIGNED["did"], ahead, ["http://a/"], now)
+    near = BodyRelays({"http://a/": signed(key, now + 7200, records)})
+    assert dd.resolve(SIGNED["did"], near, ["http://a/"], now)["seq"] == now + 7200
+    # the publisher does not bury a record signed ahead of its clock: it stops and names the clock
+    mem = MemoryRelays(1)
+    mem.store["http://r0/"] = signed(key, now + 86400, records)
+    with pytest.raises(dd.DidDhtError, match="ahead of this node's clock.*NTP.*nothing was published"):
+        dd.ensure(key, "present", {}, mem, list(mem.store), now, check_mode=False)
+    assert mem.puts == 0
