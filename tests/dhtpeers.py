@@ -16,9 +16,10 @@ WEB5 = INTEROP / "web5"
 CACHE_ROOT = pathlib.Path(os.environ.get("ARCHY_CACHE", "/var/cache/archipelago-lab"))
 
 
-def ensure_node_modules(js=JS, cache_name="npm-dht"):
+def ensure_node_modules(js=JS, cache_name="npm-dht", scripts=True):
     """npm install the pinned packages of js/package.json into the cache (once per package.json)
-    and link them into js/."""
+    and link them into js/; scripts=False runs no install script (web5's dependencies carry a
+    preinstall that insists on pnpm and that nothing here needs)."""
     if not shutil.which("node") or not shutil.which("npm"):
         raise RuntimeError("node and npm are needed for the did:dht interop peers (scripts/setup-host.sh installs them)")
     cache = CACHE_ROOT / cache_name
@@ -27,7 +28,8 @@ def ensure_node_modules(js=JS, cache_name="npm-dht"):
     have = cache / "package.json"
     if not (cache / "node_modules").is_dir() or not have.exists() or have.read_text() != want:
         have.write_text(want)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=cache, check=True,
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"]
+                       + ([] if scripts else ["--ignore-scripts"]), cwd=cache, check=True,
                        stdout=subprocess.DEVNULL, timeout=600)
     link = js / "node_modules"
     if not link.is_symlink() or link.resolve() != (cache / "node_modules").resolve():
@@ -36,13 +38,14 @@ def ensure_node_modules(js=JS, cache_name="npm-dht"):
         link.symlink_to(cache / "node_modules")
 
 
-def web5(*args, timeout=60):
-    """web5's did:dht (@web5/dids, tests/interop/web5/did.mjs): resolve|create against a relay; its JSON."""
-    ensure_node_modules(WEB5, "npm-web5")
-    out = subprocess.run(["node", str(WEB5 / "did.mjs")] + [str(a) for a in args], cwd=WEB5, capture_output=True,
+def web5(*args, timeout=60, script="did.mjs"):
+    """web5's did:dht and credentials (tests/interop/web5/did.mjs) or TBD's DWN (dwn.mjs): one
+    command; its JSON answer."""
+    ensure_node_modules(WEB5, "npm-web5", scripts=False)
+    out = subprocess.run(["node", str(WEB5 / script)] + [str(a) for a in args], cwd=WEB5, capture_output=True,
                          text=True, timeout=timeout)
     if out.returncode:
-        raise RuntimeError("web5 did.mjs %s failed: %s" % (args[0], out.stderr[-1500:]))
+        raise RuntimeError("web5 %s %s failed: %s" % (script, args[0], out.stderr[-1500:]))
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

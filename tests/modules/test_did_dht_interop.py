@@ -33,6 +33,10 @@ def swarm():
 
 @pytest.fixture
 def identity(tmp_path):
+    return make_identity(tmp_path)
+
+
+def make_identity(tmp_path):
     """A node identity key file (PKCS#8 PEM, 0600) and its seed, public key and DID."""
     key = Ed25519PrivateKey.generate()
     path = tmp_path / "ed25519.pem"

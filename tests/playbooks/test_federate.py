@@ -1,7 +1,8 @@
 """playbooks/federate.yml on the lab: dry run changes nothing, a run federates both nodes both
 ways, repairs arch2's Nostr identity and publishes each node's did:dht through a Pkarr relay
 (npm pkarr + bittorrent-dht swarm, served on the lab network's gateway address), a second run
-changes nothing."""
+changes nothing. Each node keeps a Verifiable Credential from the other (VC-02) that web5's
+credentials library (npm @web5/credentials, not written here) verifies through the same relay."""
 import json
 import re
 import sys
@@ -9,7 +10,7 @@ import pathlib
 
 import pytest
 
-from dhtpeers import Swarm
+from dhtpeers import Swarm, web5
 from labhosts import controller, node_host, node_rpc
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "collections"))
@@ -61,5 +62,36 @@ def test_federate_check_then_run_then_idempotent(relay):
         assert bep44.ed25519_verify(pub, bytes.fromhex(item["sig"]), bep44.bep44_signable(item["seq"], v))
         doc, _ = dd.document_from_records(dht_codec.did_from_public(pub), dns_wire.decode_packet(v))
         assert doc["verificationMethod"][0]["publicKeyJwk"]["x"] == dht_codec.b64u(pub)
+    # VC-02: each node holds the other's credential that it is a trusted peer, verified by web5
+    dids = {n: dht_codec.did_from_public(bytes.fromhex(k)) for n, k in keys.items()}
+    for node, other in (("arch1", "arch2"), ("arch2", "arch1")):
+        kept = node_host(node).file("/var/lib/archipelago/credentials/received/%s.jwt" % dids[other][8:])
+        assert kept.mode == 0o644, node
+        cred = web5("verify-vc", relay.relay, kept.content_string.strip())
+        assert cred["issuer"] == dids[other] and cred["subject"] == dids[node]
+        subject = cred["vc"]["credentialSubject"]
+        assert subject["trustedPeerOf"] == dids[other] and re.match(r"^\d{4}-\d\d-\d\d$", subject["establishedOn"])
+        assert "ArchipelagoTrustedPeer" in cred["vc"]["type"]
+    assert out.count("A state sync from this node answers from every other node") == 1
+    for node in ("arch1", "arch2"):                 # SCHEMA-02: the four protocols on each node
+        listed = node_rpc(node_host(node), "dwn.list-protocols")["result"]
+        assert sorted(e["protocol"].rsplit("/", 2)[1] for e in listed) == [
+            "app-deployment", "federation-state", "file-catalog", "node-identity"], node
     changed, out = run(relays=[relay.relay])
     assert changed == {"arch1": "0", "arch2": "0"}, out[-3000:]
+
+
+def test_vc04_credential_flow_ten_rounds_each_way(relay):
+    """VC-04: issue on one node to the other's did:dht, verify on the holder, present to the
+    issuer, verify the presentation on the issuer; 10 rounds each way (80 checks)."""
+    args = ["-e", json.dumps({"federate_did_dht_relays": [relay.relay], "credentials_rounds": 10})]
+    res = controller([str(BIN / "ansible-playbook"), "playbooks/credentials_check.yml", *args], check=False)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    for node in ("arch1", "arch2"):
+        assert "VC-04 %s: 40 checks passed" % node in res.stdout, res.stdout[-3000:]
+        assert not node_host(node).file("/run/archipelago-credentials-check").exists
+    # without the DIDs on the relays nothing verifies: the drill fails and says where
+    gateway = relay.relay.rsplit(":", 1)[0]
+    args = ["-e", json.dumps({"federate_did_dht_relays": [gateway + ":1/"], "credentials_rounds": 1})]
+    res = controller([str(BIN / "ansible-playbook"), "playbooks/credentials_check.yml", *args], check=False)
+    assert res.returncode != 0 and "did_dht_info" in res.stdout and "failed after" in res.stdout, res.stdout[-3000:]

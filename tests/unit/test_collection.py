@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COLLECTION = ROOT / "collections" / "ansible_collections" / "archipelago" / "node"
 BIN = pathlib.Path(sys.executable).parent
@@ -143,3 +145,26 @@ def test_every_test_named_in_bad_inputs_exists():
     wildcards = {n for n in named if n.endswith("_")}
     missing = sorted(n for n in named - wildcards if n not in defined)
     assert missing == [], "bad-inputs.md names tests that do not exist: %s" % missing
+
+
+def test_dwn_protocol_docs_are_generated_from_the_definitions_and_the_schemas_are_json_schemas():
+    """SCHEMA-01: docs/dwn-protocols.md is current, every record type has a JSON Schema that is
+    one (Draft 2020-12), and sample records pass or fail it as they should."""
+    import jsonschema
+    sys.path.insert(0, str(ROOT / "collections"))
+    from ansible_collections.archipelago.node.plugins.module_utils import dwn_protocols as dp
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "dwn_docs.py"), "--check"])
+    assert out.returncode == 0, "docs/dwn-protocols.md is not current: run scripts/dwn_docs.py"
+    assert len(dp.definitions()) == 4
+    schemas = dp.schemas()
+    for definition in dp.definitions():
+        assert dp.check_definition(definition) is None
+        for rtype, spec in definition["types"].items():
+            jsonschema.Draft202012Validator.check_schema(schemas[spec["schema"]])
+    announcement = schemas["https://archipelago.example/dwn/node-identity/v1/schemas/announcement"]
+    good = {"did": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", "name": "arch1",
+            "announced": "2026-12-01T00:00:00Z", "onion": "a" * 56 + ".onion"}
+    jsonschema.validate(good, announcement)
+    for bad in (dict(good, did="someone"), dict(good, extra=1), {"name": "arch1"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, announcement)

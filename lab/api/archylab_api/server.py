@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import VERSION
 from .auth import Auth
 from .backup import Backups
+from .dwn import Dwn
 from .errors import BadParams, RateLimited, RpcError, param
 from .federation import Federation
 from .node import Node
@@ -72,6 +73,7 @@ class Api:
         self.node = Node(cfg)
         self.fed = Federation(cfg, self.node)
         self.backups = Backups(cfg)
+        self.dwn = Dwn(cfg)
         self.limits = {"auth.login": RateLimiter(5, 60), "federation.join": RateLimiter(5, 60),
                        "federation.invite": RateLimiter(10, 300)}
         self.methods = {
@@ -106,6 +108,9 @@ class Api:
             "backup.list": lambda p, c: self.backups.list(),
             "backup.verify": lambda p, c: self.backups.verify(param(p, "id", str), param(p, "passphrase", str)),
             "backup.delete": lambda p, c: self.backups.delete(param(p, "id", str)),
+            "dwn.register-protocol": lambda p, c: self.dwn.register(param(p, "definition", dict)),
+            "dwn.list-protocols": lambda p, c: self.dwn.list_protocols(),
+            "dwn.status": lambda p, c: self.dwn.status(),
         }
 
     @staticmethod

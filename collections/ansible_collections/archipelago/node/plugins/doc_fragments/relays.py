@@ -16,12 +16,6 @@ options:
     type: list
     elements: str
     required: true
-  key_file:
-    description:
-      - The node's Ed25519 identity key on the node (PKCS#8 PEM, a raw 32-byte seed, or 64 hex
-        characters). Read, never returned or logged.
-    type: path
-    default: /var/lib/archipelago/identity/ed25519.pem
   timeout:
     description:
       - Seconds to wait for one HTTP answer, from 1 to 300.
@@ -37,6 +31,20 @@ options:
     description: Check TLS certificates of https relays.
     type: bool
     default: true
+requirements:
+  - cryptography (Debian python3-cryptography) on the node
+"""
+
+    # The node's identity key (the did:dht modules, the credential modules):
+    # extends_documentation_fragment: archipelago.node.relays.identity_key
+    IDENTITY_KEY = r"""
+options:
+  key_file:
+    description:
+      - The node's Ed25519 identity key on the node (PKCS#8 PEM, a raw 32-byte seed, or 64 hex
+        characters). Read, never returned or logged.
+    type: path
+    default: /var/lib/archipelago/identity/ed25519.pem
 requirements:
   - cryptography (Debian python3-cryptography) on the node
 """

@@ -477,15 +477,25 @@ def check_relays(urls):
         check_relay_url(url)
 
 
-def relay_argument_spec():
-    """The options both did:dht modules take (doc fragment archipelago.node.relays)."""
-    return dict(
+IDENTITY_KEY_FILE = "/var/lib/archipelago/identity/ed25519.pem"
+
+
+def identity_key_spec():
+    """The node's identity key option (doc fragment archipelago.node.relays.identity_key)."""
+    return dict(key_file=dict(type="path", default=IDENTITY_KEY_FILE))
+
+
+def relay_argument_spec(key_file=True):
+    """The relay client's options (doc fragment archipelago.node.relays), and the identity key's
+    (archipelago.node.relays.identity_key) unless key_file=False."""
+    spec = identity_key_spec() if key_file else {}
+    spec.update(
         relays=dict(type="list", elements="str", required=True),
-        key_file=dict(type="path", default="/var/lib/archipelago/identity/ed25519.pem"),
         timeout=dict(type="int", default=10),
         retries=dict(type="int", default=3),
         validate_certs=dict(type="bool", default=True),
     )
+    return spec
 
 
 def relays_from(params, deadline=None):

@@ -24,6 +24,7 @@ description:
     ship; relays do that part.
 extends_documentation_fragment:
   - archipelago.node.relays
+  - archipelago.node.relays.identity_key
 options:
   state:
     description: Publish (V(present)), deactivate (V(absent)) or only read (V(resolved), deprecated).

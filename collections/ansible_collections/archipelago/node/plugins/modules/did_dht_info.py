@@ -21,6 +21,7 @@ description:
     valid record.
 extends_documentation_fragment:
   - archipelago.node.relays
+  - archipelago.node.relays.identity_key
 options:
   did:
     description: The DID to resolve; default the DID of the node's key in O(key_file).
@@ -124,9 +125,8 @@ from ansible_collections.archipelago.node.plugins.module_utils import did_dht as
 
 
 def main():
-    module = NodeModule(argument_spec=dict(dd.relay_argument_spec(), did=dict(type="str"),
-                                              max_age=dict(type="int", default=604800)),
-                        supports_check_mode=True)
+    spec = dict(dd.relay_argument_spec(), did=dict(type="str"), max_age=dict(type="int", default=604800))
+    module = NodeModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
 
     def work(relays):

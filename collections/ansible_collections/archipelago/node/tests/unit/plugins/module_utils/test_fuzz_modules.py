@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ansible_collections.archipelago.node.plugins.module_utils import bep44, deadline as deadlines, did_dht as dd, dht_codec
+from ansible_collections.archipelago.node.plugins.module_utils import bep44, deadline as deadlines, did_dht as dd, dht_codec, dwn_protocols, vc
 from ansible_collections.archipelago.node.tests.unit.plugins.module_utils.hostile_peer import report_stats, run_module
 from ansible_collections.archipelago.node.tests.unit.plugins.module_utils.test_module_logic import make_code
 
@@ -40,13 +40,15 @@ RUN_MAX_S = 10.0
 SECRET = "pw-Modfuzz-7d41b0"
 STATS = collections.Counter()
 OUTCOMES = collections.Counter()   # (module, check mode, ok/failed): shown when ARCHY_FUZZ_STATS is set
-MODULES = ["backend_health", "backup", "backup_info", "did_dht", "did_dht_info", "federation_info",
+MODULES = ["backend_health", "backup", "backup_info", "credential", "credential_info", "did_dht", "did_dht_info",
+           "dwn_protocol", "federation_info", "presentation",
            "federation_invite", "federation_join", "federation_sync", "node_files", "node_identity_info",
            "nostr_identity"]
 # what a module may ask in check mode; anything else changes the node
 # (backup.verify decrypts a backup to check it and changes nothing: backup_info calls it)
 READ_METHODS = frozenset(["health", "auth.login", "auth.login.totp", "node.did", "node.nostr-pubkey",
-                          "federation.list-nodes", "federation.get-state", "backup.list", "backup.verify"])
+                          "federation.list-nodes", "federation.get-state", "backup.list", "backup.verify",
+                          "dwn.list-protocols"])
 
 
 report_stats(STATS)
@@ -143,6 +145,12 @@ def files():
 OPTIONS = {"services": [], "keys": [], "controllers": [], "also_known_as": [], "types": [], "gateways": []}
 
 
+def own_credential():
+    """A credential KEY issued about its own DID, valid for a day."""
+    now = int(time.time())
+    return vc.issue(KEY, DID, DID, ["FuzzCredential"], {"n": 1}, now, now + 86400)
+
+
 def valid_body(seq=None):
     """A body a relay would serve for KEY: its signed did:dht record (at `seq`, default now)."""
     packet = dd.desired_state(bep44.public_bytes(KEY), "present", OPTIONS)[1]
@@ -177,7 +185,7 @@ BROKEN_HTTP = st.tuples(st.just(RAW), st.sampled_from([
 ANSWER = st.one_of(st.tuples(st.sampled_from([200] * 8 + [401, 403, 404, 429, 500, 302]), ENVELOPE), BROKEN_HTTP)
 METHODS = sorted(READ_METHODS | {"backup.create", "backup.delete", "backup.verify", "federation.join",
                                  "federation.invite", "federation.sync-state", "identity.clear-nostr-revocation",
-                                 "identity.create-nostr-key", "*"})
+                                 "identity.create-nostr-key", "dwn.register-protocol", "*"})
 RELAY_GET = st.one_of(st.tuples(st.sampled_from([200, 404, 500, 429, 301, 204]), st.binary(max_size=200)), BROKEN_HTTP,
                       st.builds(lambda s, b: (s, b), st.just(200), st.builds(valid_body)),
                       st.builds(lambda s, b: (s, b), st.just(200), st.builds(valid_body, st.just(2 ** 64 - 1))))
@@ -210,6 +218,9 @@ GOOD = {
     "backup.delete": {"ok": True},
     "identity.clear-nostr-revocation": {"ok": True},
     "identity.create-nostr-key": {"ok": True},
+    # every Archipelago protocol already registered: a tame dwn_protocol run keeps them
+    "dwn.list-protocols": [{"protocol": d["protocol"], "definition": d} for d in dwn_protocols.definitions()],
+    "dwn.register-protocol": {"protocol": "https://archipelago.example/dwn/node-identity/v1", "registered": True},
 }
 GOOD_PLAN = dict((m, (200, json.dumps({"result": r, "error": None}).encode())) for m, r in GOOD.items())
 
@@ -230,6 +241,11 @@ def tame_value(name, opt, ctx, draw):
         "did": st.sampled_from([None, DID if ctx["module"].startswith("did_dht") else PEER_DID]),
         "id": st.sampled_from([None, "b1", "b9"]), "refresh_interval": st.sampled_from([None, 60, 86400]),
         "interval": st.sampled_from([None, 0.5]), "version": st.sampled_from([None, "1.9.1", "2.0.0"]),
+        # the credential modules: a credential of KEY about its own DID, which the relay's record verifies
+        "credential": st.builds(own_credential), "credentials": st.builds(lambda: [own_credential()]),
+        "presentation": st.just(None), "credential_files": st.just([]), "subject": st.just(DID),
+        "valid_for": st.sampled_from([None, 400 * 86400]), "renew_before": st.sampled_from([None, 0, 3600]),
+        "expires_in": st.sampled_from([None, 600]), "max_age": st.sampled_from([None, 0]),
     }
     if name in tame:
         return draw(tame[name])
