@@ -9,6 +9,7 @@ import select
 import shutil
 import signal
 import subprocess
+import tempfile
 
 INTEROP = pathlib.Path(__file__).resolve().parent / "interop"
 JS = INTEROP / "js"
@@ -42,8 +43,10 @@ def web5(*args, timeout=60, script="did.mjs"):
     """web5's did:dht and credentials (tests/interop/web5/did.mjs) or TBD's DWN (dwn.mjs): one
     command; its JSON answer."""
     ensure_node_modules(WEB5, "npm-web5", scripts=False)
-    out = subprocess.run(["node", str(WEB5 / script)] + [str(a) for a in args], cwd=WEB5, capture_output=True,
-                         text=True, timeout=timeout)
+    # in a folder of its own: web5's resolver keeps a cache (RESOLVERCACHE) where it runs
+    with tempfile.TemporaryDirectory(prefix="web5-") as cwd:
+        out = subprocess.run(["node", str(WEB5 / script)] + [str(a) for a in args], cwd=cwd, capture_output=True,
+                             text=True, timeout=timeout)
     if out.returncode:
         raise RuntimeError("web5 %s %s failed: %s" % (script, args[0], out.stderr[-1500:]))
     return json.loads(out.stdout.strip().splitlines()[-1])
