@@ -179,6 +179,17 @@ def check_did(did, what):
         raise CredentialError("%s %.80r is not a did:dht" % (what, did))
 
 
+def _date(vc, field, payload, claim):
+    """The credential's date `field` in seconds, which must equal the JWT claim when both are there."""
+    value = payload.get(claim)
+    if field in vc:
+        date = parse_date(vc[field], field)
+        if value is not None and date != value:
+            raise CredentialError("the token's %s is not the credential's %s" % (claim, field))
+        value = date
+    return value
+
+
 def _credential_from(payload, issuer):
     vc = payload.get("vc")
     if not isinstance(vc, dict):
@@ -201,18 +212,8 @@ def _credential_from(payload, issuer):
     subject_id = payload.get("sub", subject.get("id"))
     if "jti" in payload and vc.get("id") not in (None, payload["jti"]):
         raise CredentialError("the token's jti is not the credential's id")
-    issued = payload.get("nbf")
-    if "issuanceDate" in vc:
-        date = parse_date(vc["issuanceDate"], "issuanceDate")
-        if issued is not None and date != issued:
-            raise CredentialError("the token's nbf is not the credential's issuanceDate")
-        issued = date
-    expires = payload.get("exp")
-    if "expirationDate" in vc:
-        date = parse_date(vc["expirationDate"], "expirationDate")
-        if expires is not None and date != expires:
-            raise CredentialError("the token's exp is not the credential's expirationDate")
-        expires = date
+    issued = _date(vc, "issuanceDate", payload, "nbf")
+    expires = _date(vc, "expirationDate", payload, "exp")
     claims = dict((k, v) for k, v in subject.items() if k != "id")
     return {"id": payload.get("jti", vc.get("id")), "issuer": issuer, "subject": subject_id,
             "types": [t for t in types if t != "VerifiableCredential"], "claims": claims,

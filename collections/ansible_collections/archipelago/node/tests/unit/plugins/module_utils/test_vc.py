@@ -86,6 +86,13 @@ def test_altered_forged_or_misattributed_tokens_are_refused(pair):
         bad = json.loads(json.dumps(payload))
         bad["vc"]["issuer"] = db
         vc.verify_credential(vc.jws_sign(ka, {"kid": da + "#0"}, bad), resolver(docs), NOW)
+    with pytest.raises(vc.CredentialError, match="nbf is not the credential's issuanceDate"):
+        bad = json.loads(json.dumps(payload))
+        bad["vc"]["issuanceDate"] = vc.xml_date(NOW - 86400)
+        vc.verify_credential(vc.jws_sign(ka, {"kid": da + "#0"}, bad), resolver(docs), NOW)
+    with pytest.raises(vc.CredentialError, match="not an XML Schema dateTime"):
+        bad["vc"]["issuanceDate"] = "yesterday"
+        vc.verify_credential(vc.jws_sign(ka, {"kid": da + "#0"}, bad), resolver(docs), NOW)
     with pytest.raises(vc.CredentialError, match="sub is not"):
         vc.verify_credential(vc.jws_sign(ka, {"kid": da + "#0"}, dict(payload, sub=da)), resolver(docs), NOW)
 
