@@ -303,12 +303,18 @@ def decode_entry(did, pub, body):
     """(seq, fields of a found entry) of a relay body; DidDhtError for anything wrong in it."""
     seq, v = verify_body(pub, body)
     records = [r[:3] for r in decode_packet(v)]
+    document, extra = read_records(did, records)
+    return seq, dict(records=records, document=document, packet_bytes=len(v), extra=extra)
+
+
+def read_records(did, records):
+    """(DID Document, extra: gateways, types, previous DID) of decoded records."""
     document, gateways = document_from_records(did, records)
     extra = {"gateways": sorted(gateways), "types": sorted(types_from_records(records))}
     previous = previous_from_records(did, records)
     if previous:
         extra["previous"] = previous
-    return seq, dict(records=records, document=document, packet_bytes=len(v), extra=extra)
+    return document, extra
 
 
 def resolve_all(did, relays, bases, now=None, max_age=None):
@@ -370,12 +376,7 @@ def desired_state(pub, state, options):
     if len(packet) > MAX_PACKET:
         raise DidDhtError("the DID Document encodes to a %d-byte DNS packet; the DHT takes at most %d "
                           "(fewer or shorter services, keys or names)" % (len(packet), MAX_PACKET))
-    decoded = [r[:3] for r in decode_packet(packet)]
-    document, gateways = document_from_records(did, decoded)
-    extra = {"gateways": sorted(gateways), "types": sorted(types_from_records(decoded))}
-    previous = previous_from_records(did, decoded)
-    if previous:
-        extra["previous"] = previous
+    document, extra = read_records(did, [r[:3] for r in decode_packet(packet)])
     return records, packet, document, extra
 
 
