@@ -14,6 +14,7 @@ import tempfile
 INTEROP = pathlib.Path(__file__).resolve().parent / "interop"
 JS = INTEROP / "js"
 WEB5 = INTEROP / "web5"
+NOSTR = INTEROP / "nostr"
 CACHE_ROOT = pathlib.Path(os.environ.get("ARCHY_CACHE", "/var/cache/archipelago-lab"))
 
 
@@ -39,17 +40,36 @@ def ensure_node_modules(js=JS, cache_name="npm-dht", scripts=True):
         link.symlink_to(cache / "node_modules")
 
 
+def _node_script(js, script, args, timeout):
+    """node js/script ARGS in a temporary folder (web5's resolver keeps a cache where it runs);
+    its last stdout line as JSON."""
+    with tempfile.TemporaryDirectory(prefix="interop-") as cwd:
+        out = subprocess.run(["node", str(js / script)] + [str(a) for a in args], cwd=cwd, capture_output=True,
+                             text=True, timeout=timeout)
+    if out.returncode:
+        raise RuntimeError("%s %s %s failed: %s" % (js.name, script, args[0], out.stderr[-1500:]))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def web5(*args, timeout=60, script="did.mjs"):
     """web5's did:dht and credentials (tests/interop/web5/did.mjs) or TBD's DWN (dwn.mjs): one
     command; its JSON answer."""
     ensure_node_modules(WEB5, "npm-web5", scripts=False)
-    # in a folder of its own: web5's resolver keeps a cache (RESOLVERCACHE) where it runs
-    with tempfile.TemporaryDirectory(prefix="web5-") as cwd:
-        out = subprocess.run(["node", str(WEB5 / script)] + [str(a) for a in args], cwd=cwd, capture_output=True,
-                             text=True, timeout=timeout)
-    if out.returncode:
-        raise RuntimeError("web5 %s %s failed: %s" % (script, args[0], out.stderr[-1500:]))
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _node_script(WEB5, script, args, timeout)
+
+
+def nostr_tools(*args, timeout=30):
+    """nostr-tools (tests/interop/nostr/nostr.mjs): one command (keygen, sign, verify, publish,
+    fetch, nip04-encrypt, nip04-decrypt); its JSON answer. Arguments that are not text go as JSON."""
+    ensure_node_modules(NOSTR, "npm-nostr", scripts=False)
+    return _node_script(NOSTR, "nostr.mjs", [a if isinstance(a, str) else json.dumps(a) for a in args], timeout)
+
+
+def lab_nostr_relay():
+    """The lab's Nostr relay (lab up starts it), as the lab inventory names it."""
+    import yaml
+    with open(INTEROP.parents[1] / "inventories" / "lab" / "group_vars" / "archipelago" / "main.yml") as fh:
+        return yaml.safe_load(fh)["federate_nostr_relays"][0]
 
 
 class Swarm:

@@ -1,7 +1,8 @@
 """playbooks/federate.yml on the lab: dry run changes nothing, a run federates both nodes both
 ways, repairs arch2's Nostr identity and publishes each node's did:dht through a Pkarr relay
 (npm pkarr + bittorrent-dht swarm, served on the lab network's gateway address), a second run
-changes nothing. Each node keeps a Verifiable Credential from the other (VC-02) that web5's
+changes nothing. Each node's Nostr presence is on the lab's relay (nostr-relay), as nostr-tools
+reads and verifies it, and the other node discovers it. Each node keeps a Verifiable Credential from the other (VC-02) that web5's
 credentials library (npm @web5/credentials, not written here) verifies through the same relay."""
 import json
 import re
@@ -10,7 +11,7 @@ import pathlib
 
 import pytest
 
-from dhtpeers import Swarm, web5
+from dhtpeers import Swarm, lab_nostr_relay, nostr_tools, web5
 from labhosts import controller, node_host, node_rpc
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "collections"))
@@ -78,6 +79,18 @@ def test_federate_check_then_run_then_idempotent(relay):
         listed = node_rpc(node_host(node), "dwn.list-protocols")["result"]
         assert sorted(e["protocol"].rsplit("/", 2)[1] for e in listed) == [
             "app-deployment", "federation-state", "file-catalog", "node-identity"], node
+    # STAB-05 / US-06: each node's presence is on the lab's Nostr relay, as nostr-tools reads it
+    nostr_relay = lab_nostr_relay()
+    for node in ("arch1", "arch2"):
+        host = node_host(node)
+        npub = node_rpc(host, "node.nostr-pubkey")["result"]["nostr_pubkey"]
+        got = nostr_tools("fetch", nostr_relay, {"kinds": [30078], "authors": [npub], "#d": ["archipelago-node"]})
+        assert len(got["events"]) == 1 and got["verified"] == [True], (node, got)
+        content = json.loads(got["events"][0]["content"])
+        onions = [s["onion"] for s in node_rpc(host, "tor.list-services")["result"] if s["name"] == "archipelago"]
+        assert content["did"] == dids[node] and content["node_address"] == onions[0], (node, content)
+        found = node_rpc(node_host("arch2" if node == "arch1" else "arch1"), "node.nostr-discover")["result"]
+        assert npub in [n["nostr_pubkey"] for n in found["nodes"]], (node, found)
     changed, out = run(relays=[relay.relay])
     assert changed == {"arch1": "0", "arch2": "0"}, out[-3000:]
 

@@ -12,6 +12,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.archipelago.node.plugins.module_utils.rpc import mask_url_passwords
 
 URL_OPTIONS = ("url", "relays")
+NESTED_URL_OPTIONS = (("presence", "relays"),)
 
 
 class NodeModule(AnsibleModule):
@@ -19,6 +20,9 @@ class NodeModule(AnsibleModule):
         params = getattr(self, "params", None) or {}
         for name in URL_OPTIONS:
             mask_url_passwords(self, params.get(name))
+        for outer, name in NESTED_URL_OPTIONS:
+            if isinstance(params.get(outer), dict):
+                mask_url_passwords(self, params[outer].get(name))
 
     def exit_json(self, **kwargs):
         self._mask_url_passwords()

@@ -48,7 +48,7 @@ MODULES = ["backend_health", "backup", "backup_info", "credential", "credential_
 # (backup.verify decrypts a backup to check it and changes nothing: backup_info calls it)
 READ_METHODS = frozenset(["health", "auth.login", "auth.login.totp", "node.did", "node.nostr-pubkey",
                           "federation.list-nodes", "federation.get-state", "backup.list", "backup.verify",
-                          "dwn.list-protocols"])
+                          "dwn.list-protocols", "tor.list-services"])
 
 
 report_stats(STATS)
@@ -281,7 +281,9 @@ def option_value(name, opt, ctx, draw):
         "session_dir": st.sampled_from([files["sessions"], files["sessions"], files["secret"], "rel/x", "a\x00b",
                                         os.path.join(files["dir"], "missing", "deeper")]),
         "relays": st.lists(st.sampled_from([peer.url + "/", peer.url + "/gw/", "http://[::1", "ftp://x/",
-                                            "http://u:%s@h/" % SECRET, "http://127.0.0.1:1/", "", "x" * 3000]),
+                                            "http://u:%s@h/" % SECRET, "http://127.0.0.1:1/", "", "x" * 3000,
+                                            # Nostr relays: the peer speaks HTTP, not WebSocket
+                                            "ws" + peer.url[4:] + "/", "ws://127.0.0.1:1/", "wss://u:%s@h/" % SECRET]),
                            max_size=3),
         "did": st.sampled_from([None, DID, DID + "x", "did:dht:", "did:key:z6Mk", "did:dht:" + "y" * 52]),
         "path": st.one_of(NAMES.map(lambda n: os.path.join(tree, n)), st.sampled_from(["rel", "", tree])),
@@ -311,6 +313,9 @@ def option_value(name, opt, ctx, draw):
         return draw(st.lists(EDGE_INTS, max_size=4))
     if kind == "list":
         return draw(st.lists(HOSTILE_TEXT, max_size=4))
+    if kind == "dict" and opt.get("options"):
+        return draw(st.one_of(st.builds(lambda: None), st.just({}))) if draw(st.integers(0, 4)) == 0 \
+            else options_value(opt["options"], ctx, draw)
     if kind == "dict":
         return draw(st.dictionaries(st.text(max_size=8), JSON, max_size=4))
     if kind == "raw":
