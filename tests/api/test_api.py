@@ -1,5 +1,8 @@
 """The lab node API over HTTP: the backend's contract as the collection's modules rely on it."""
+import base64
+import hashlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -286,3 +289,93 @@ def test_periodic_sync_updates_peers_without_being_asked(spawn_api):
     wait_until(lambda: (a.nodes_file() or [{}])[0].get("last_state"), 15,
                "alpha's periodic sync to fetch beta's state")
     assert a.nodes_file()[0]["last_state"]["node_name"] == "beta"
+
+
+def test_backup_restore_brings_the_identity_back(spawn_api):
+    """backup.restore: the identity and federation of the backup replace the node's; the DID and
+    Nostr key are the backup's again at once; a wrong passphrase changes nothing."""
+    api = spawn_api("alpha")
+    c = api.client()
+    did = c.ok("node.did")["did"]
+    pub = c.ok("identity.create-nostr-key")["nostr_pubkey"]
+    made = c.ok("backup.create", {"passphrase": "backup-pass-1"})
+    rotated = c.ok("identity.create-nostr-key")["nostr_pubkey"]
+    assert rotated != pub
+    status, body = c.call("backup.restore", {"id": made["id"], "passphrase": "other-pass-1"})
+    assert "wrong passphrase" in body["error"]["message"]
+    assert c.ok("node.nostr-pubkey")["nostr_pubkey"] == rotated
+    done = c.ok("backup.restore", {"id": made["id"], "passphrase": "backup-pass-1"})
+    assert done["did"] == did and done["nostr_pubkey"] == pub and "identity/nostr_secret" in done["restored"]
+    assert c.ok("node.nostr-pubkey")["nostr_pubkey"] == pub and c.ok("node.did")["did"] == did
+    assert oct((api.data / "identity" / "nostr_secret").stat().st_mode & 0o777) == "0o600"
+    assert not list(api.data.glob(".*.restore")) and not list(api.data.glob("*.before-restore"))
+
+
+# ---------- file sharing (US-07) ----------
+def test_content_sharing_by_access_mode(spawn_api):
+    """free: anyone browses and downloads; peers_only: the trusted peer (signed request) only;
+    paid: listed with its price, never handed out without a payment; a stranger's or a forged
+    signature gets nothing more than anonymous."""
+    a, b, m = spawn_api("alpha"), spawn_api("beta"), spawn_api("mallory")
+    ca, cb, cm = a.client(), b.client(), m.client()
+    cb.ok("federation.join", {"code": ca.ok("federation.invite")["code"]})
+    did_a = ca.ok("node.did")["did"]
+    data = os.urandom(3000)
+    free = ca.ok("content.add", {"name": "free.bin", "data": base64.b64encode(data).decode()})
+    mine = ca.ok("content.add", {"name": "peers.txt", "data": base64.b64encode(b"peers").decode(), "access": "peers_only"})
+    paid = ca.ok("content.add", {"name": "paid.txt", "data": "cGFpZA==", "access": "paid", "price_sats": 100})
+    assert free["sha256"] == hashlib.sha256(data).hexdigest() and len(ca.ok("content.list")) == 3
+    seen = cb.ok("content.browse-peer", {"did": did_a})
+    assert seen["as_peer"] and sorted(i["name"] for i in seen["items"]) == ["free.bin", "paid.txt", "peers.txt"]
+    got = cb.ok("content.download-peer", {"did": did_a, "id": free["id"]})
+    assert got["sha256"] == free["sha256"] and got["size"] == 3000
+    assert cb.ok("content.download-peer", {"did": did_a, "id": mine["id"]})["name"] == "peers.txt"
+    anon = cb.ok("content.browse-peer", {"did": did_a, "anonymous": True})
+    assert not anon["as_peer"] and sorted(i["name"] for i in anon["items"]) == ["free.bin", "paid.txt"]
+    assert cb.ok("content.download-peer", {"did": did_a, "id": free["id"], "anonymous": True})["size"] == 3000
+    status, body = cb.call("content.download-peer", {"did": did_a, "id": mine["id"], "anonymous": True})
+    assert "trusted peers only" in body["error"]["message"]
+    status, body = cb.call("content.download-peer", {"did": did_a, "id": paid["id"]})
+    assert "payment required: 100 sats" in body["error"]["message"]
+    # a node that is not a peer: anonymous at best; a request signed by another key: refused
+    raw = a.client(login=False)
+    status, body = raw.call("content.peer-get", {"id": mine["id"], "from_did": cm.ok("node.did")["did"],
+                                                 "ts": int(time.time()), "signature": "AAAA"})
+    assert "trusted peers only" in body["error"]["message"]
+    status, body = raw.call("content.peer-get", {"id": mine["id"], "from_did": cb.ok("node.did")["did"],
+                                                 "ts": int(time.time()), "signature": "AAAA"})
+    assert "signature does not verify" in body["error"]["message"]
+    for bad, message in (({"name": "../x", "data": ""}, "name must be"), ({"name": "x", "data": "%%"}, "base64"),
+                         ({"name": "x", "data": "", "access": "friends"}, "access must be"),
+                         ({"name": "x", "data": "", "access": "paid"}, "price_sats")):
+        assert message in ca.call("content.add", bad)[1]["error"]["message"]
+    assert ca.ok("content.remove", {"id": free["id"]})["removed"] and len(ca.ok("content.list")) == 2
+
+
+# ---------- DWN records and sync (US-08) ----------
+def test_dwn_records_replicate_between_trusted_peers_only(spawn_api):
+    a, b, m = spawn_api("alpha"), spawn_api("beta"), spawn_api("mallory")
+    ca, cb, cm = a.client(), b.client(), m.client()
+    cb.ok("federation.join", {"code": ca.ok("federation.invite")["code"]})
+    proto = {"protocol": "https://archipelago.example/dwn/test/v1", "published": True,
+             "types": {"note": {}}, "structure": {"note": {}}}
+    for c in (ca, cb, cm):
+        c.ok("dwn.register-protocol", {"definition": proto})
+    assert "not registered" in ca.call("dwn.write-record", {"protocol": "https://x.example/p", "data": {}})[1]["error"]["message"]
+    written = [ca.ok("dwn.write-record", {"protocol": proto["protocol"], "data": {"n": i}}) for i in range(3)]
+    res = cb.ok("dwn.sync")
+    assert res["failed"] == [] and res["synced"][0]["kept"] == 3
+    assert {r["record_id"] for r in cb.ok("dwn.query-records", {"protocol": proto["protocol"]})} == \
+        {r["record_id"] for r in written}
+    assert cb.ok("dwn.sync")["synced"][0]["kept"] == 0          # nothing twice
+    assert cb.ok("dwn.status")["messages"] == 3
+    # a stranger is refused; a record altered on the way is not kept
+    assert cm.ok("dwn.sync") == {"synced": [], "failed": []}
+    status, body = m.client(login=False).call("dwn.peer-records", {"from_did": cm.ok("node.did")["did"],
+                                                                   "ts": int(time.time()), "protocols": []})
+    assert "not a trusted peer" in body["error"]["message"]
+    records = json.loads((a.data / "dwn" / "records.json").read_text())
+    records.append(dict(records[0], data={"n": 99}))
+    (a.data / "dwn" / "records.json").write_text(json.dumps(records))
+    res = cb.ok("dwn.sync")["synced"][0]
+    assert res["kept"] == 0 and res["refused"] == 1

@@ -6,6 +6,7 @@ plaintext is a gzip'd tar of identity/, federation/ and /etc/archipelago. Files 
 """
 import hashlib
 import io
+import shutil
 import json
 import os
 import re
@@ -108,6 +109,49 @@ class Backups:
             names = tar.getnames()
         return {"id": backup_id, "valid": True, "entries": len(names),
                 "has_identity": any(n.startswith("identity") for n in names)}
+
+    RESTORED = ("identity", "federation")
+
+    def restore(self, backup_id, passphrase):
+        """Put the backup's identity/ and federation/ back in place of the node's (what a restore
+        onto a rebuilt node does; /etc is left as it is). Only plain files and folders under those
+        two are taken; a backup holding anything else there is refused before anything is written."""
+        with open(self._path(backup_id), "rb") as fh:
+            data = unseal(fh.read(), passphrase)
+        files = {}
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for member in tar.getmembers():
+                top = member.name.split("/", 1)[0]
+                if top not in self.RESTORED:
+                    continue
+                parts = member.name.split("/")
+                if member.name.startswith("/") or ".." in parts or not (member.isfile() or member.isdir()):
+                    raise RpcError(f"backup {backup_id} holds an entry that cannot be restored: {member.name[:80]}")
+                if member.isfile():
+                    files[member.name] = tar.extractfile(member).read()
+        if not any(n.startswith("identity/") for n in files):
+            raise RpcError(f"backup {backup_id} holds no identity")
+        for top in self.RESTORED:
+            staged = os.path.join(self.cfg.data_dir, "." + top + ".restore")
+            if os.path.isdir(staged):
+                shutil.rmtree(staged)
+            os.makedirs(staged, mode=0o700)
+            for name, body in files.items():
+                if name.split("/", 1)[0] != top or "/" not in name:
+                    continue
+                dest = os.path.join(staged, name.split("/", 1)[1])
+                os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+                write_secret(dest, body)
+            live = os.path.join(self.cfg.data_dir, top)
+            old = live + ".before-restore"
+            if os.path.isdir(old):
+                shutil.rmtree(old)
+            if os.path.isdir(live):
+                os.rename(live, old)
+            os.rename(staged, live)
+            if os.path.isdir(old):
+                shutil.rmtree(old)
+        return {"id": backup_id, "restored": sorted(files)}
 
     def delete(self, backup_id):
         path = self._path(backup_id)

@@ -15,11 +15,15 @@ class Node:
     def __init__(self, cfg):
         self.cfg = cfg
         self.identity_dir = os.path.join(cfg.data_dir, "identity")
+        self.load_identity()
+        self._cpu_prev = None
+
+    def load_identity(self):
+        """The node's Ed25519 identity from identity/ (made when missing); again after a restore."""
         os.makedirs(self.identity_dir, mode=0o700, exist_ok=True)
         self.ed_key = crypto.ed25519_load_or_create(os.path.join(self.identity_dir, "ed25519.pem"))
         self.pub = crypto.ed25519_public_bytes(self.ed_key)
         self.did = crypto.did_key_from_public(self.pub)
-        self._cpu_prev = None
 
     # --- identity ---
     def sign(self, msg: bytes) -> bytes:

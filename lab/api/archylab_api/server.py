@@ -13,10 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import VERSION
 from .auth import Auth
 from .backup import Backups
+from .content import Content
 from .dwn import Dwn
 from .errors import BadParams, RateLimited, RpcError, param
 from .federation import Federation
 from .node import Node
+from . import nostr
 from .ratelimit import RateLimiter
 
 MAX_BODY = 64 * 1024
@@ -39,6 +41,8 @@ class Config:
         # through the SOCKS port of the node's Tor), as the real backend federates over Tor.
         self.federate_via = env.get("ARCHIPELAGO_FEDERATE_VIA", "direct")
         self.tor_socks = env.get("ARCHIPELAGO_TOR_SOCKS", "127.0.0.1:9050")
+        # The Nostr relays node.nostr-discover asks (space-separated ws:// URLs).
+        self.nostr_relays = env.get("ARCHIPELAGO_NOSTR_RELAYS", "").split()
 
 
 def sd_notify(msg):
@@ -64,7 +68,8 @@ class Api:
 
     UNAUTHENTICATED = {"health", "auth.login", "auth.login.totp", "auth.login.backup", "auth.isOnboardingComplete",
                        "auth.isSetup", "auth.setup", "federation.peer-join", "federation.peer-confirm",
-                       "federation.peer-state"}
+                       "federation.peer-state", "content.peer-list", "content.peer-get",
+                       "dwn.peer-records"}
 
     def __init__(self, cfg):
         self.cfg = cfg
@@ -73,7 +78,8 @@ class Api:
         self.node = Node(cfg)
         self.fed = Federation(cfg, self.node)
         self.backups = Backups(cfg)
-        self.dwn = Dwn(cfg)
+        self.dwn = Dwn(cfg, self.node, self.fed)
+        self.content = Content(cfg, self.node, self.fed)
         self.limits = {"auth.login": RateLimiter(5, 60), "federation.join": RateLimiter(5, 60),
                        "federation.invite": RateLimiter(10, 300)}
         self.methods = {
@@ -92,6 +98,23 @@ class Api:
             "identity.create-nostr-key": lambda p, c: self.node.create_nostr_key(),
             "identity.clear-nostr-revocation": lambda p, c: self.node.clear_revocation_marker(),
             "identity.nostr-sign": self.nostr_sign,
+            "identity.nostr-encrypt": lambda p, c: {"ciphertext": nostr.nip04_encrypt(
+                self._nostr_secret(), param(p, "pubkey", str), param(p, "plaintext", str))},
+            "identity.nostr-decrypt": lambda p, c: {"plaintext": nostr.nip04_decrypt(
+                self._nostr_secret(), param(p, "pubkey", str), param(p, "ciphertext", str))},
+            "node.nostr-discover": self.nostr_discover,
+            "content.add": lambda p, c: self.content.add(param(p, "name", str), param(p, "data", str),
+                                                         param(p, "access", str, False, "free"),
+                                                         param(p, "price_sats", int, False)),
+            "content.list": lambda p, c: self.content.list(),
+            "content.remove": lambda p, c: self.content.remove(param(p, "id", str)),
+            "content.browse-peer": lambda p, c: self.content.browse_peer(
+                param(p, "onion", str, False), param(p, "did", str, False), param(p, "anonymous", bool, False, False)),
+            "content.download-peer": lambda p, c: self.content.download_peer(
+                param(p, "onion", str, False), param(p, "did", str, False), param(p, "id", str),
+                param(p, "anonymous", bool, False, False)),
+            "content.peer-list": lambda p, c: self.content.peer_list(p),
+            "content.peer-get": lambda p, c: self.content.peer_get(p),
             "federation.invite": lambda p, c: self.fed.invite(param(p, "expires_in", int, False, 3600),
                                                               param(p, "trust_level", str, False, "trusted")),
             "federation.join": lambda p, c: self.fed.join(param(p, "code", str)),
@@ -108,9 +131,15 @@ class Api:
             "backup.list": lambda p, c: self.backups.list(),
             "backup.verify": lambda p, c: self.backups.verify(param(p, "id", str), param(p, "passphrase", str)),
             "backup.delete": lambda p, c: self.backups.delete(param(p, "id", str)),
+            "backup.restore": self.restore,
             "dwn.register-protocol": lambda p, c: self.dwn.register(param(p, "definition", dict)),
             "dwn.list-protocols": lambda p, c: self.dwn.list_protocols(),
             "dwn.status": lambda p, c: self.dwn.status(),
+            "dwn.write-record": lambda p, c: self.dwn.write_record(param(p, "protocol", str), param(p, "data", dict)),
+            "dwn.query-records": lambda p, c: self.dwn.query_records(param(p, "protocol", str, False),
+                                                                     param(p, "author", str, False)),
+            "dwn.sync": lambda p, c: self.dwn.sync(param(p, "did", str, False)),
+            "dwn.peer-records": lambda p, c: self.dwn.peer_records(p),
         }
 
     @staticmethod
@@ -151,6 +180,24 @@ class Api:
         if p.get("id") is not None and not isinstance(p.get("id"), (str, int)):
             raise BadParams("parameter 'id' must be a string or integer")
         return self.node.nostr_sign(event)
+
+    def restore(self, p, ctx):
+        done = self.backups.restore(param(p, "id", str), param(p, "passphrase", str))
+        self.node.load_identity()
+        return dict(done, did=self.node.did, nostr_pubkey=self.node.nostr_info()["nostr_pubkey"])
+
+    def _nostr_secret(self):
+        secret = self.node.nostr_secret()
+        if secret is None or self.node.nostr_info()["revoked"]:
+            raise RpcError("the node's Nostr key is missing or revoked")
+        return secret
+
+    def nostr_discover(self, p, ctx):
+        relays = param(p, "relays", list, False, self.cfg.nostr_relays)
+        if not relays or not all(isinstance(u, str) and u.startswith(("ws://", "wss://")) for u in relays):
+            raise RpcError("no Nostr relays to ask: give relays (ws:// URLs) or set ARCHIPELAGO_NOSTR_RELAYS",
+                           code=-32602)
+        return nostr.discover(relays, self.node.nostr_info()["nostr_pubkey"], param(p, "topic", str, False, "archipelago"))
 
     def dispatch(self, method, params, ctx):
         fn = self.methods.get(method)
