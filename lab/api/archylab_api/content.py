@@ -16,16 +16,11 @@ import time
 
 from . import crypto
 from .errors import BadParams, RpcError
-from .federation import b64u, signature_bytes
 
 ACCESS = ("free", "peers_only", "paid")
 MAX_FILE = 1 << 20
 ID_RE = re.compile(r"^c-[0-9a-f]{16}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9._ -]{1,128}$")
-
-
-def request_text(ts, did, item_id):
-    return f"archy-content|{ts}|{did}|{item_id or ''}".encode()
 
 
 class Content:
@@ -82,20 +77,9 @@ class Content:
 
     # --- what a requester may see (peer side) ---
     def _requester(self, params, item_id=None):
-        """The trusted peer's DID when the request carries a fresh, valid signature; else None
-        (an anonymous request). A signature that does not verify is refused outright."""
-        did, ts, sig = params.get("from_did"), params.get("ts"), params.get("signature")
-        if did is None and sig is None:
-            return None
-        peer = next((n for n in self.fed.nodes() if n["did"] == did and n["trust_level"] == "trusted"), None)
-        if peer is None:
-            return None
-        if not isinstance(ts, int) or abs(time.time() - ts) > 300:
-            raise RpcError("stale content request")
-        if not crypto.ed25519_verify(bytes.fromhex(peer["pubkey"]), signature_bytes(sig),
-                                     request_text(ts, did, item_id)):
-            raise RpcError("content request signature does not verify")
-        return did
+        """The trusted peer's DID when the request carries a fresh, valid signature; None for an
+        anonymous request or a stranger's; a stale or wrong signature of a peer is refused."""
+        return self.fed.requesting_peer(params, "content", item_id or "", anonymous_ok=True)
 
     def peer_list(self, params):
         peer = self._requester(params)
@@ -118,9 +102,7 @@ class Content:
 
     # --- this node asking another ---
     def _signed(self, item_id=None):
-        ts = int(time.time())
-        return {"from_did": self.node.did, "ts": ts,
-                "signature": b64u(self.node.sign(request_text(ts, self.node.did, item_id)))}
+        return self.fed.signed_request("content", item_id or "")
 
     def _peer_address(self, onion, did):
         if onion:

@@ -89,15 +89,7 @@ class Dwn:
 
     def peer_records(self, params):
         """A trusted peer's signed request: the records of the protocols it names."""
-        did, ts = params.get("from_did"), params.get("ts")
-        peer = next((n for n in self.fed.nodes() if n["did"] == did and n["trust_level"] == "trusted"), None)
-        if peer is None:
-            raise RpcError("not a trusted peer of this node")
-        if not isinstance(ts, int) or abs(time.time() - ts) > 300:
-            raise RpcError("stale DWN request")
-        if not crypto.ed25519_verify(bytes.fromhex(peer["pubkey"]), signature_bytes(params.get("signature")),
-                                     f"archy-dwn|{ts}|{did}".encode()):
-            raise RpcError("DWN request signature does not verify")
+        self.fed.requesting_peer(params, "dwn")
         protocols = params.get("protocols")
         if not isinstance(protocols, list):
             raise BadParams("protocols must be a list")
@@ -110,9 +102,7 @@ class Dwn:
         for peer in self.fed.nodes():
             if peer["trust_level"] != "trusted" or (only_did and peer["did"] != only_did):
                 continue
-            ts = int(time.time())
-            request = {"from_did": self.node.did, "ts": ts, "protocols": protocols,
-                       "signature": b64u(self.node.sign(f"archy-dwn|{ts}|{self.node.did}".encode()))}
+            request = dict(self.fed.signed_request("dwn"), protocols=protocols)
             try:
                 got = self.fed.call_peer(self.fed.peer_url(peer), "dwn.peer-records", request, timeout=60)
             except RpcError as exc:

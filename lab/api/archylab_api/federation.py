@@ -260,24 +260,36 @@ class Federation:
             raise RpcError(f"peer refused {method}: {reply['error'].get('message')}")
         return reply.get("result") or {}
 
-    # --- state sync ---
-    def _signed_state_request(self):
+    # --- requests between trusted peers (state, content, DWN) ---
+    def signed_request(self, purpose, subject=""):
+        """This node's fresh request to a peer: {from_did, ts, signature} over
+        "archy-<purpose>|ts|did|subject"."""
         ts = int(time.time())
-        return {"from_did": self.node.did, "ts": ts,
-                "signature": b64u(self.node.sign(f"archy-state|{ts}|{self.node.did}".encode()))}
+        text = f"archy-{purpose}|{ts}|{self.node.did}|{subject}"
+        return {"from_did": self.node.did, "ts": ts, "signature": b64u(self.node.sign(text.encode()))}
 
-    def peer_state(self, params):
-        """A peer asks for this node's state: only a trusted peer, with a fresh signature."""
+    def requesting_peer(self, params, purpose, subject="", anonymous_ok=False):
+        """The trusted peer that signed params for purpose (fresh, valid signature). Without
+        from_did and signature: None when anonymous_ok, else refused; a stranger: None when
+        anonymous_ok, else refused; a stale or wrong signature: always refused."""
         did, ts = params.get("from_did"), params.get("ts")
-        peer = next((n for n in self.nodes() if n["did"] == did), None)
-        if peer is None or peer["trust_level"] != "trusted":
+        peer = next((n for n in self.nodes() if n["did"] == did and n["trust_level"] == "trusted"), None)
+        if peer is None:
+            if anonymous_ok:
+                return None
             raise RpcError("not a trusted peer of this node")
         if not isinstance(ts, int) or abs(time.time() - ts) > 300:
-            raise RpcError("stale state request")
-        sig = signature_bytes(params.get("signature"))
-        if not crypto.ed25519_verify(bytes.fromhex(peer["pubkey"]), sig, f"archy-state|{ts}|{did}".encode()):
-            raise RpcError("state request signature does not verify")
-        self._touch(did, None)
+            raise RpcError(f"stale {purpose} request")
+        text = f"archy-{purpose}|{ts}|{did}|{subject}"
+        if not crypto.ed25519_verify(bytes.fromhex(peer["pubkey"]), signature_bytes(params.get("signature")),
+                                     text.encode()):
+            raise RpcError(f"{purpose} request signature does not verify")
+        return did
+
+    # --- state sync ---
+    def peer_state(self, params):
+        """A peer asks for this node's state: only a trusted peer, with a fresh signature."""
+        self._touch(self.requesting_peer(params, "state"), None)
         return self.get_state()
 
     def _touch(self, did, state):
@@ -299,7 +311,7 @@ class Federation:
             if peer["trust_level"] != "trusted" or (only_did and peer["did"] != only_did):
                 continue
             try:
-                state = self.call_peer(self.peer_url(peer), "federation.peer-state", self._signed_state_request())
+                state = self.call_peer(self.peer_url(peer), "federation.peer-state", self.signed_request("state"))
                 self._touch(peer["did"], state)
                 synced.append({"did": peer["did"], "name": peer.get("name"), "apps": len(state.get("apps", [])),
                                "state": state})
