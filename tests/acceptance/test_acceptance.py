@@ -275,6 +275,15 @@ def test_test09_dwn_sync(nodes, pair):
     assert from_a | from_b <= held(A) and from_a | from_b <= held(B)
 
 
+@pytest.mark.plan("TEST-10", 1)
+def test_test10_nostr_provider_injected(nodes, pair):
+    """US-09 (1): an app page under /app/<id>/ (as a browser asks for it) carries the UI's
+    nostr-provider.js script tag."""
+    _, a, _ = pair
+    page = nodes[a].host.check_output(f"curl -s -H 'Accept: text/html' http://127.0.0.1/app/{UI_APP}/")
+    assert re.search(r'<script src="[^"]*nostr-provider\.js"></script>', page), page[:400]
+
+
 @pytest.mark.plan("TEST-10", 2, 3)
 def test_test10_signing_through_the_rpc(nodes, pair):
     """US-09 (2-3): the node signs a Nostr event with the key node.nostr-pubkey reports; id and

@@ -21,6 +21,17 @@ def test_security_headers_everywhere_and_the_app_iframe_exception(node):
     assert host.check_output("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/app/archy-mempool-web/") == "200"
 
 
+def test_app_pages_get_the_nostr_provider_and_other_answers_are_untouched(node):
+    """NIP-07 (US-09): an app's HTML page under /app/<id>/ carries the UI's window.nostr provider
+    script once, before </head>; its JSON answers pass unchanged."""
+    _, host = node
+    page = host.check_output("curl -s -H 'Accept: text/html' -H 'Accept-Encoding: gzip' "
+                             "http://127.0.0.1/app/archy-mempool-web/")
+    assert page.count('<script src="/nostr-provider.js"></script></head>') == 1, page[:400]
+    answer = host.check_output("curl -s http://127.0.0.1/app/archy-mempool-web/")
+    assert "nostr-provider" not in answer and answer.startswith("{"), answer[:200]
+
+
 def test_rpc_requests_without_a_session_are_rate_limited(node):
     """SEC-02: the controller (an address no other test uses) sends anonymous join attempts:
     after the burst nginx answers 429."""

@@ -8,10 +8,12 @@ import os
 import pathlib
 import re
 import sys
+import time
 import urllib.request
 
 import pytest
 
+from dhtpeers import lab_nostr_relay, nostr_tools
 from labhosts import ROOT, controller, lab_nodes, node_host, onion_fetch, wait_until
 from onionaddr import fresh_onion_v3
 
@@ -87,6 +89,28 @@ def test_private_tor_network_has_a_consensus_and_nodes_use_only_it():
         assert sorted(line for line in torrc.splitlines() if line.startswith("DirAuthority ")) == sorted(dirauths)
         onion = host.file("/var/lib/tor/hidden_service_archipelago/hostname").content_string.strip()
         onion_fetch(host, onion, "/health", 120)
+
+
+def test_the_nostr_relay_runs_checks_signatures_and_the_nodes_reach_it():
+    """The lab's Nostr relay (nostr-relay): NIP-11 from the controller and from each node; an
+    event nostr-tools signs is stored and read back, one with a broken signature is refused."""
+    assert "archy-lab-nostr" in {n for n, c in lab_containers().items() if c["State"] == "running"}
+    relay = lab_nostr_relay()
+    info_url = "http" + relay[2:] + "/"
+    req = urllib.request.Request(info_url, headers={"Accept": "application/nostr+json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        info = json.loads(resp.read())
+    assert info["version"] == "1.14" and 1 in info["supported_nips"], info
+    for node in lab_nodes():
+        assert "supported_nips" in node_host(node).check_output(
+            f"curl -sf -m 10 -H 'Accept: application/nostr+json' {info_url}")
+    key = nostr_tools("keygen")
+    event = nostr_tools("sign", key["secret"], {"kind": 1, "created_at": int(time.time()), "tags": [],
+                                                "content": "lab relay check"})
+    assert nostr_tools("publish", relay, event) == {"ok": True, "message": ""}
+    assert [e["id"] for e in nostr_tools("fetch", relay, {"ids": [event["id"]]})["events"]] == [event["id"]]
+    broken = dict(event, content="changed after signing")
+    assert nostr_tools("publish", relay, broken)["ok"] is False
 
 
 def test_tor_verification_names_an_onion_that_does_not_answer():

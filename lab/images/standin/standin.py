@@ -14,6 +14,7 @@ when a dependency stays unreachable for STANDIN_DEP_WAIT seconds, as the real se
 their database or node is gone; under a restart policy that is a crash loop.
 `standin --probe` checks the local /health (the image's HEALTHCHECK).
 """
+import html
 import http.client
 import http.server
 import json
@@ -79,9 +80,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def reply(self, code, body):
-        data = json.dumps(body).encode()
+        # A browser (Accept: text/html) gets a page, as a real app's web UI answers; the rest JSON.
+        if "text/html" in self.headers.get("Accept", ""):
+            data = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title></head>\n"
+                    "<body><pre>%s</pre></body></html>\n" % (NAME, html.escape(json.dumps(body)))).encode()
+            kind = "text/html; charset=utf-8"
+        else:
+            data, kind = json.dumps(body).encode(), "application/json"
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
