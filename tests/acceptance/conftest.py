@@ -60,10 +60,10 @@ def pytest_runtest_makereport(item, call):
     suite's exit 0 means that every check ran and passed."""
     outcome = yield
     report = outcome.get_result()
-    plan = item.get_closest_marker("plan")
-    if plan and report.when == "call" and report.passed:
-        for check in plan.args[1:]:
-            PLAN_PASSES[(plan.args[0], check)] = PLAN_PASSES.get((plan.args[0], check), 0) + 1
+    if report.when == "call" and report.passed:
+        for plan in item.iter_markers("plan"):
+            for check in plan.args[1:]:
+                PLAN_PASSES[(plan.args[0], check)] = PLAN_PASSES.get((plan.args[0], check), 0) + 1
     if not report.skipped or getattr(report, "wasxfail", None):
         return
     allowed = {a.upper() for a in item.config.getoption("--allow-skip")}
@@ -152,8 +152,7 @@ def pytest_collection_modifyitems(config, items):
     """Which plan checks a collected test makes (for the summary's 'no check' list); with
     --reboots 0 the reboot tests are deselected (asked not to run, not skipped)."""
     for item in items:
-        plan = item.get_closest_marker("plan")
-        if plan:
+        for plan in item.iter_markers("plan"):
             for check in plan.args[1:]:
                 PLAN_COVERED.add((plan.args[0], check))
     if config.getoption("--reboots") < 1:
@@ -164,8 +163,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_terminal_summary(terminalreporter, config):
+    if config.getoption("tap_stream", False):
+        return   # pytest-tap's stream: the summary goes out as TAP comments (pytest_unconfigure)
     for line in plan_summary(config):
         terminalreporter.write_line(line)
+
+
+def pytest_unconfigure(config):
+    """With --tap-stream the terminal summary is not shown: the plan matrix follows the TAP
+    lines as comments."""
+    if config.getoption("tap_stream", False):
+        for line in plan_summary(config):
+            print("# " + line.strip(), flush=True)
     total = sum(len(terminalreporter.stats.get(k, [])) for k in ("passed", "failed", "skipped", "error"))
     if total:
         terminalreporter.write_line("acceptance: %d checks (%d passed, %d failed, %d skipped)" % (

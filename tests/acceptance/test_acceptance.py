@@ -432,6 +432,7 @@ def test_test12_containers_recover_at_boot(nodes, pair):
 
 @pytest.mark.reboots
 @pytest.mark.plan("TEST-12", 2, 3, 4)
+@pytest.mark.plan("TEST-03", 4)
 def test_test12_reboot(nodes, pair, request):
     """US-15 / REBOOT-01..03: reboot a (playbooks/reboot_survival.yml, one round): the backend is
     healthy and every container that ran before runs again within the recovery timeout, none
