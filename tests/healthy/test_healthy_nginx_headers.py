@@ -25,7 +25,7 @@ def test_app_pages_get_the_nostr_provider_and_other_answers_are_untouched(node):
     """NIP-07 (US-09): an app's HTML page under /app/<id>/ carries the UI's window.nostr provider
     script once, before </head>; its JSON answers pass unchanged."""
     _, host = node
-    page = host.check_output("curl -s -H 'Accept: text/html' -H 'Accept-Encoding: gzip' "
+    page = host.check_output("curl -s --compressed -H 'Accept: text/html' "
                              "http://127.0.0.1/app/archy-mempool-web/")
     assert page.count('<script src="/nostr-provider.js"></script></head>') == 1, page[:400]
     answer = host.check_output("curl -s http://127.0.0.1/app/archy-mempool-web/")
