@@ -163,10 +163,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    if config.getoption("tap_stream", False):
-        return   # pytest-tap's stream: the summary goes out as TAP comments (pytest_unconfigure)
+    total = sum(len(terminalreporter.stats.get(k, [])) for k in ("passed", "failed", "skipped", "error"))
+    if config.getoption("tap_stream", False) or not total:
+        return   # pytest-tap's stream: the plan matrix goes out as TAP comments (pytest_unconfigure)
     for line in plan_summary(config):
         terminalreporter.write_line(line)
+    terminalreporter.write_line("acceptance: %d checks (%d passed, %d failed, %d skipped)" % (
+        total, len(terminalreporter.stats.get("passed", [])), len(terminalreporter.stats.get("failed", [])),
+        len(terminalreporter.stats.get("skipped", []))))
 
 
 def pytest_unconfigure(config):
@@ -175,8 +179,3 @@ def pytest_unconfigure(config):
     if config.getoption("tap_stream", False):
         for line in plan_summary(config):
             print("# " + line.strip(), flush=True)
-    total = sum(len(terminalreporter.stats.get(k, [])) for k in ("passed", "failed", "skipped", "error"))
-    if total:
-        terminalreporter.write_line("acceptance: %d checks (%d passed, %d failed, %d skipped)" % (
-            total, len(terminalreporter.stats.get("passed", [])), len(terminalreporter.stats.get("failed", [])),
-            len(terminalreporter.stats.get("skipped", []))))

@@ -115,6 +115,42 @@ def test_test03_container_lifecycle(nodes, pair):
                f"{UI_APP_UNIT} active again on {a}")
 
 
+def converge_apps(request, node, apps, tmp_path):
+    """stabilize.yml's containers role on node alone with this app model; its output."""
+    extra = tmp_path / "apps.json"
+    extra.write_text(json.dumps({"archipelago_apps": apps}, default=str))
+    res = controller([str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i",
+                      request.config.getoption("--inventory"), "playbooks/stabilize.yml", "-l", node.name,
+                      "--tags", "containers", "-e", "@" + str(extra)], check=False)
+    assert res.returncode == 0, res.stdout[-3000:]
+    return res.stdout
+
+
+@pytest.mark.once
+@pytest.mark.plan("TEST-03", 3)
+def test_test03_installs_and_removes_a_test_app(nodes, pair, request, tmp_path):
+    """US-02 (3): a test app (the inventory's acceptance_test_app) added to the node's app model is
+    installed by the collection (stabilize.yml, containers role) and runs healthy; taken out of
+    the model again, it is removed, unit and container, and the other apps kept running."""
+    _, a, _ = pair
+    A = nodes[a]
+    app = A.vars.get("acceptance_test_app")
+    if not app:
+        pytest.skip(f"{a}: no acceptance_test_app in the inventory (an app the suite may install and remove)")
+    apps = json.loads(json.dumps(A.vars["archipelago_apps"], default=str))
+    unit = f"archy-app-{app['id']}.service"
+    before = sorted(app_units(A))
+    try:
+        converge_apps(request, A, apps + [json.loads(json.dumps(app, default=str))], tmp_path)
+        wait_until(lambda: A.host.run(f"systemctl is-active {unit}").stdout.strip() == "active", 120,
+                   f"{unit} active (healthy) on {a}")
+        assert A.host.check_output(f"podman inspect --format '{{{{.State.Status}}}}' {app['id']}") == "running"
+    finally:
+        converge_apps(request, A, apps, tmp_path)
+    assert A.host.run(f"podman container exists {app['id']}").rc != 0, f"{app['id']} is still on {a}"
+    assert sorted(app_units(A)) == before and exited_containers(A) == []
+
+
 @pytest.mark.plan("TEST-04", 1, 2, 3, 4)
 def test_test04_federation_join(nodes, pair):
     """US-03: a lists b, trusted, with its DID and onion address, seen within 10 minutes."""
