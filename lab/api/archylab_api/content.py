@@ -30,11 +30,7 @@ class Content:
         self.lock = threading.Lock()
 
     def _index(self):
-        try:
-            with open(os.path.join(self.dir, "index.json")) as fh:
-                return json.load(fh)
-        except FileNotFoundError:
-            return []
+        return crypto.read_json(os.path.join(self.dir, "index.json"), [])
 
     def _save(self, items):
         os.makedirs(self.dir, mode=0o700, exist_ok=True)

@@ -4,6 +4,7 @@ secp256k1 Schnorr is written out here because Debian 12 ships no Python binding 
 lab's tests check it against coincurve (libsecp256k1) on the controller.
 """
 import hashlib
+import json
 import os
 
 from cryptography.hazmat.primitives import serialization
@@ -69,6 +70,15 @@ def ed25519_verify(pub: bytes, sig: bytes, msg: bytes) -> bool:
         return True
     except Exception:  # InvalidSignature, bad key length
         return False
+
+
+def read_json(path, default):
+    """The JSON a file of the node's data holds, or default when there is no such file."""
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        return default
 
 
 def write_secret(path, data: bytes):

@@ -47,11 +47,7 @@ class Dwn:
         self.node, self.fed = node, fed
 
     def _records(self):
-        try:
-            with open(os.path.join(self.dir, "records.json")) as fh:
-                return json.load(fh)
-        except FileNotFoundError:
-            return []
+        return crypto.read_json(os.path.join(self.dir, "records.json"), [])
 
     def _keep(self, new):
         """Add the records not kept yet; how many were new."""
@@ -115,11 +111,7 @@ class Dwn:
         return {"synced": synced, "failed": failed}
 
     def _protocols(self):
-        try:
-            with open(os.path.join(self.dir, "protocols.json")) as fh:
-                return json.load(fh)
-        except FileNotFoundError:
-            return []
+        return crypto.read_json(os.path.join(self.dir, "protocols.json"), [])
 
     def list_protocols(self):
         return self._protocols()
