@@ -115,40 +115,70 @@ def test_test03_container_lifecycle(nodes, pair):
                f"{UI_APP_UNIT} active again on {a}")
 
 
-def converge_apps(request, node, apps, tmp_path):
-    """stabilize.yml's containers role on node alone with this app model; its output."""
+def converge_apps(request, names, apps, tmp_path):
+    """stabilize.yml's containers role on the nodes named, all in one run, with this app model."""
     extra = tmp_path / "apps.json"
     extra.write_text(json.dumps({"archipelago_apps": apps}, default=str))
     res = controller([str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i",
-                      request.config.getoption("--inventory"), "playbooks/stabilize.yml", "-l", node.name,
+                      request.config.getoption("--inventory"), "playbooks/stabilize.yml", "-l", ",".join(names),
                       "--tags", "containers", "-e", "@" + str(extra)], check=False)
     assert res.returncode == 0, res.stdout[-3000:]
     return res.stdout
 
 
+@pytest.fixture(scope="module")
+def app_install_cycle(nodes, request, tmp_path_factory):
+    """TEST-03 (3) on every node at once: the inventory's acceptance_test_app added to each node's
+    app model (one run of the containers role for all nodes), then the model without it again (a
+    second run). What each node showed, for the per-direction checks below; the runs' own
+    failures fail them all."""
+    tmp = tmp_path_factory.mktemp("test-app")
+    with_app = {n: node for n, node in nodes.items() if node.vars.get("acceptance_test_app")}
+    seen = {n: {"skip": f"{n}: no acceptance_test_app in the inventory (an app the suite may install and remove)"}
+            for n in nodes if n not in with_app}
+    if not with_app:
+        return seen
+    models = {json.dumps(node.vars["archipelago_apps"], sort_keys=True, default=str) for node in with_app.values()}
+    apps = json.loads(next(iter(models)))
+    if len(models) > 1 or len({json.dumps(n.vars["acceptance_test_app"], sort_keys=True, default=str)
+                               for n in with_app.values()}) > 1:
+        pytest.fail("TEST-03 (3) installs one test app on nodes of one app model: these nodes differ")
+    app = json.loads(json.dumps(next(iter(with_app.values())).vars["acceptance_test_app"], default=str))
+    unit = f"archy-app-{app['id']}.service"
+    for n, node in with_app.items():
+        seen[n] = {"app": app["id"], "before": sorted(app_units(node))}
+    try:
+        converge_apps(request, list(with_app), apps + [app], tmp)
+        for n, node in with_app.items():
+            try:
+                wait_until(lambda h=node.host: h.run(f"systemctl is-active {unit}").stdout.strip() == "active",
+                           120, f"{unit} active (healthy) on {n}")
+                seen[n]["installed"] = node.host.check_output(
+                    f"podman inspect --format '{{{{.State.Status}}}}' {app['id']}") == "running"
+            except AssertionError as exc:
+                seen[n]["installed"] = False
+                seen[n]["why"] = str(exc)
+    finally:
+        converge_apps(request, list(with_app), apps, tmp)
+    for n, node in with_app.items():
+        seen[n].update(gone=node.host.run(f"podman container exists {app['id']}").rc != 0,
+                       after=sorted(app_units(node)), exited=exited_containers(node))
+    return seen
+
+
 @pytest.mark.once
 @pytest.mark.plan("TEST-03", 3)
-def test_test03_installs_and_removes_a_test_app(nodes, pair, request, tmp_path):
+def test_test03_installs_and_removes_a_test_app(app_install_cycle, pair):
     """US-02 (3): a test app (the inventory's acceptance_test_app) added to the node's app model is
     installed by the collection (stabilize.yml, containers role) and runs healthy; taken out of
     the model again, it is removed, unit and container, and the other apps kept running."""
     _, a, _ = pair
-    A = nodes[a]
-    app = A.vars.get("acceptance_test_app")
-    if not app:
-        pytest.skip(f"{a}: no acceptance_test_app in the inventory (an app the suite may install and remove)")
-    apps = json.loads(json.dumps(A.vars["archipelago_apps"], default=str))
-    unit = f"archy-app-{app['id']}.service"
-    before = sorted(app_units(A))
-    try:
-        converge_apps(request, A, apps + [json.loads(json.dumps(app, default=str))], tmp_path)
-        wait_until(lambda: A.host.run(f"systemctl is-active {unit}").stdout.strip() == "active", 120,
-                   f"{unit} active (healthy) on {a}")
-        assert A.host.check_output(f"podman inspect --format '{{{{.State.Status}}}}' {app['id']}") == "running"
-    finally:
-        converge_apps(request, A, apps, tmp_path)
-    assert A.host.run(f"podman container exists {app['id']}").rc != 0, f"{app['id']} is still on {a}"
-    assert sorted(app_units(A)) == before and exited_containers(A) == []
+    seen = app_install_cycle[a]
+    if "skip" in seen:
+        pytest.skip(seen["skip"])
+    assert seen["installed"], f"{seen['app']} did not run healthy on {a} once installed: {seen.get('why')}"
+    assert seen["gone"], f"{seen['app']} is still on {a}"
+    assert seen["after"] == seen["before"] and seen["exited"] == [], seen
 
 
 @pytest.mark.plan("TEST-04", 1, 2, 3, 4)

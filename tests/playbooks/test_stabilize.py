@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 from labhosts import controller, node_host, wait_until
 
 BIN = pathlib.Path(sys.executable).parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOTH = ["arch1", "arch2"]
 
 
@@ -82,10 +83,19 @@ def test_bad_input_fails_before_any_change(extra, message):
     assert {n: node_state(n) for n in BOTH} == before
 
 
-def test_check_mode_changes_nothing():
+def test_check_mode_changes_nothing(installed):
+    """--check --diff of the collection as a user installs it (the built tarball, run from an empty
+    directory with no ansible.cfg: conftest.py) reports what it would do and changes nothing."""
+    run, _ = installed
     before = {n: node_state(n) for n in BOTH}
-    res, changed = run_playbook("--check", "--diff")
-    assert int(changed["arch1"]) > 0 and int(changed["arch2"]) > 0     # it reports what it would do
+    res = run("ansible-playbook", "-i", str(ROOT / "inventories" / "lab" / "hosts.yml"),
+              "archipelago.node.stabilize", "--check", "--diff", timeout=900)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    recap = {host: (int(changed), unreachable, failed) for host, changed, unreachable, failed in re.findall(
+        r"^(arch\d)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", res.stdout, re.M)}
+    assert set(recap) == set(BOTH), res.stdout[-3000:]
+    for host, (changed, unreachable, failed) in recap.items():
+        assert changed > 0 and (unreachable, failed) == ("0", "0"), (host, res.stdout[-3000:])  # what it would do
     # --diff shows the files it would write
     assert "+ExecStart=/usr/bin/podman run" in res.stdout and "+WatchdogSec=60" in res.stdout
     assert "X-Frame-Options" in res.stdout
