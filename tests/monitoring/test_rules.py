@@ -113,6 +113,12 @@ CASES = [
       s("archy_metrics_source_ok", {**I1, "source": "tor"}, flat(0, 10)),
       s("archy_metrics_source_ok", {**I1, "source": "backend"}, flat(1, 10))],
      [("5m", [{**I1, "source": "containers"}]), ("1m", [])]),
+    ("ArchyPullNotApplied", "5m",
+     [s("archipelago_pull_result", {**I1, "result": "kept"}, flat(1, 40)),
+      s("archipelago_pull_result", {**I1, "result": "applied"}, flat(0, 40)),
+      s("archipelago_pull_result", {"instance": "arch2", "result": "kept"}, flat(0, 40)),
+      s("archipelago_pull_result", {"instance": "arch2", "result": "applied"}, flat(1, 40))],
+     [("150m", [{**I1, "result": "kept"}]), ("60m", [])]),
 ]
 
 
