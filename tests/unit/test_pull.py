@@ -1,11 +1,13 @@
 """archipelago-pull (roles/pull/files): the pull runner against real git repositories signed with
 real SSH keys (ssh-keygen, git verify-commit), and a stand-in ansible-playbook that logs what it
 ran, except where the real one runs a small playbook locally."""
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 
 import pytest
 
@@ -247,3 +249,39 @@ def test_with_ansible_playbook_a_second_pull_changes_nothing(node, remote, tmp_p
     assert marker.read_text() == "pulled"
     rc, state, _ = node(ansible_playbook=REAL_PLAYBOOK)
     assert rc == 0 and state["result"] == "applied" and state["changed"] == 0, state
+
+
+@pytest.mark.parametrize("name,kind,link,message", [
+    ("../escape", tarfile.REGTYPE, "", "not a file inside it"),
+    ("/etc/passwd", tarfile.REGTYPE, "", "not a file inside it"),
+    ("dev", tarfile.CHRTYPE, "", "not a file inside it"),
+    ("ln", tarfile.SYMTYPE, "/etc", "leads outside it"),
+    ("a/ln", tarfile.SYMTYPE, "../../etc", "leads outside it"),
+])
+def test_a_tree_member_that_leaves_the_tree_is_refused(tmp_path, name, kind, link, message):
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.type, info.linkname = kind, link
+        tar.addfile(info, io.BytesIO(b"") if kind == tarfile.REGTYPE else None)
+    data.seek(0)
+    with tarfile.open(fileobj=data) as tar, pytest.raises(OSError, match=message):
+        p.extract(tar, str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_links_inside_the_tree_are_kept_without_the_data_filter(tmp_path, monkeypatch):
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        body = tarfile.TarInfo("dir/file")
+        body.size, body.mode = 2, 0o4777
+        tar.addfile(body, io.BytesIO(b"hi"))
+        link = tarfile.TarInfo("roles")
+        link.type, link.linkname = tarfile.SYMTYPE, "dir"
+        tar.addfile(link)
+    data.seek(0)
+    with tarfile.open(fileobj=data) as tar:
+        p.extract(tar, str(tmp_path))
+    assert (tmp_path / "roles" / "file").read_text() == "hi"
+    assert oct((tmp_path / "dir" / "file").stat().st_mode & 0o7777) == "0o755"
