@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine (root): sets up the controller, brings
-# the lab up in the incident state, then runs the suites below in three pytest sessions: the lab
-# suites (incident .. molecule) in order, with unit, api and modules beside them in a second
-# session (they need no lab node), then tests/lab alone:
+# the lab up in the incident state, then runs every test in one pytest session:
 #   tests/unit       pure logic and project rules (no lab)
 #   tests/api        the lab node API over HTTP on loopback (no lab)
 #   tests/modules    the collection's modules via ansible-playbook against lab API instances, and
@@ -55,46 +53,12 @@ export ARCHY_MOLECULE_RESULTS
 ) &
 molecule_pid=$!
 
-# pytest exits 5 when it collected nothing: fine when extra arguments (-k ...) selected elsewhere.
-collected() {
-  local rc=$1
-  if [ "$rc" -eq 5 ] && [ -n "$extra_args" ]; then rc=0; fi
-  echo "$rc"
-}
-extra_args="$*"
-pytest_run() {
-  .venv/bin/pytest -p no:cacheprovider -o console_output_style=classic -v --durations=25 "$@"
-}
-
-# The suites that need no lab node (pure logic, the lab API on loopback, the modules against API
-# instances on loopback) run in a second session beside the lab suites; its log follows theirs.
-beside_log=$(mktemp); trap 'rm -f "$uplog" "$beside_log"' EXIT
-t_beside=$SECONDS
-( rc=0; pytest_run tests/unit tests/api tests/modules "$@" >"$beside_log" 2>&1 </dev/null || rc=$?
-  echo "$rc" >"$beside_log.rc"; echo "$((SECONDS - t_beside))" >"$beside_log.seconds" ) &
-beside_pid=$!
-
 rc=0
-pytest_run tests/incident tests/playbooks tests/healthy tests/monitoring tests/fleet \
-  tests/acceptance --iterations 2 --reboots 1 tests/molecule "$@" || rc=$?
-rc=$(collected "$rc")
-wait "$beside_pid" || true
-echo "=== unit, api and modules (a session beside the lab suites) ==="
-cat "$beside_log"
-beside_rc=$(cat "$beside_log.rc" 2>/dev/null || echo 1)
-beside_rc=$(collected "$beside_rc")
-t_beside_total=$(cat "$beside_log.seconds" 2>/dev/null || echo "?")
-rm -f "$beside_log.rc" "$beside_log.seconds"
-# The lab's own lifecycle (down, node restart, recovery) last, with nothing else using the lab.
-lab_rc=0
-pytest_run tests/lab "$@" || lab_rc=$?
-lab_rc=$(collected "$lab_rc")
-[ "$rc" -ne 0 ] || rc=$beside_rc
-[ "$rc" -ne 0 ] || rc=$lab_rc
+.venv/bin/pytest -p no:cacheprovider -o console_output_style=classic -v --durations=25 \
+  tests/unit tests/api tests/modules tests/incident tests/playbooks tests/healthy tests/monitoring tests/fleet tests/acceptance --iterations 2 --reboots 1 tests/molecule tests/lab "$@" || rc=$?
 # Leave no Molecule node behind (pytest -k may have skipped the test that waits for them).
 wait "$molecule_pid" || true
-echo "durations: set-up and lab ${t_lab} s; unit, api and modules (beside): ${t_beside_total} s;" \
-  "Molecule scenarios (beside the suites):" \
+echo "durations: set-up and lab ${t_lab} s; Molecule scenarios (beside the suites):" \
   "$(for f in "$ARCHY_MOLECULE_RESULTS"/*.seconds; do [ -f "$f" ] && printf '%s %s s; ' "$(basename "$f" .seconds)" "$(cat "$f")"; done)" \
   "whole run $((SECONDS - t_start)) s"
 exit $rc
