@@ -41,7 +41,7 @@ class Lab:
         git("clone", "-q", "--bare", str(ROOT), str(tmp / "repo.git"))
         self.work = tmp / "work"
         git("clone", "-q", str(tmp / "repo.git"), str(self.work))
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "release", "-f", str(self.key)], check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "release signing key", "-f", str(self.key)], check=True)
         for k, v in (("user.email", "release@lab"), ("user.name", "release"), ("gpg.format", "ssh"),
                      ("user.signingkey", str(self.key))):
             git("config", k, v, cwd=self.work)
@@ -131,14 +131,18 @@ def lab(tmp_path_factory):
 def test_pull_mode_converges_the_node_and_a_second_pull_changes_nothing(lab):
     host = node_host(NODE)
     host.run("rm -f %s" % OWNED)
+    res = pull_playbook(lab, "-e", '{"pull_allowed_signers": [{"principal": "x", "key": "ssh-ed25519 not-base64!"}]}')
+    assert res.returncode != 0 and "pull_allowed_signers must list at least one" in " ".join(res.stdout.split())
     res = pull_playbook(lab, "--check")
-    assert res.returncode == 0 and not host.file("/etc/systemd/system/archipelago-pull.timer").exists
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert not host.file("/etc/systemd/system/archipelago-pull.timer").exists
+    assert not host.file("/etc/archipelago/pull.json").exists
     res = pull_playbook(lab)
     assert res.returncode == 0 and recap(res)["changed"] > 0, res.stdout[-3000:]
     assert recap(pull_playbook(lab))["changed"] == 0                    # the role itself is idempotent
     assert host.service("archipelago-pull.timer").is_enabled and host.service("archipelago-pull.timer").is_running
     rc, state = pull_now(host)
-    assert rc == 0 and state["result"] == "applied" and state["last_good"] == lab.good, state
+    assert rc == 0 and state["result"] == "applied" and state["last_good"] == lab.good, state["message"]
     assert host.file(OWNED).exists                                     # stabilize.yml put it back, locally
     rc, state = pull_now(host)
     assert rc == 0 and state["result"] == "applied" and state["changed"] == 0, state
