@@ -123,3 +123,44 @@ def test_no_suite_reaches_a_node_with_podman_exec():
             assert "podman://" not in text and "containers.podman.podman\"" not in text, f
     for f in list((ROOT / "molecule").rglob("*.yml")) + list((ROOT / "molecule").rglob("*.py")):
         assert "containers.podman.podman" not in f.read_text() and "podman://" not in f.read_text(), f
+
+
+def doubled_backslashes(paths):
+    """(file, start of the value) of every templated YAML value ('{{' in it) that still holds two
+    backslashes once YAML has read it. Ansible passes a template's string literals to Jinja with
+    their backslashes as written, so '\\\\.env$' there is a regex for a backslash, and '\\\\1' a
+    literal backslash and 1, not a group; a conditional (when, that) is read the other way. One
+    backslash is what such a template means."""
+    found = []
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v, path)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, path)
+        elif isinstance(value, str) and "{{" in value and "\\\\" in value:
+            found.append((str(path.relative_to(ROOT)) if ROOT in path.parents else path.name, value.strip()[:80]))
+    for path in paths:
+        for doc in yaml.safe_load_all(path.read_text()):
+            walk(doc, path)
+    return found
+
+
+def project_yaml():
+    tops = [ROOT / "collections" / "ansible_collections" / "archipelago" / "node" / d for d in ("roles", "playbooks")]
+    tops += [ROOT / "inventories", ROOT / "molecule", ROOT / "playbooks"]
+    return sorted(p for top in tops for p in top.rglob("*.yml") if "templates" not in p.parts)
+
+
+def test_no_template_regex_with_doubled_backslashes():
+    assert doubled_backslashes(project_yaml()) == []
+
+
+def test_the_doubled_backslash_check_can_fail(tmp_path):
+    bad = tmp_path / "doubled-backslash.yml"
+    bad.write_text("x: >-\n  {{ ['lnd.env'] | map('regex_replace', '\\\\.env$', '') | list }}\n"
+                   "ok: \"{{ 'a' | regex_replace('\\\\.', '') }}\"\n")
+    assert doubled_backslashes([bad]) == [("doubled-backslash.yml",
+                                           "{{ ['lnd.env'] | map('regex_replace', '\\\\.env$', '') | list }}")]
