@@ -164,3 +164,10 @@ def test_the_doubled_backslash_check_can_fail(tmp_path):
                    "ok: \"{{ 'a' | regex_replace('\\\\.', '') }}\"\n")
     assert doubled_backslashes([bad]) == [("doubled-backslash.yml",
                                            "{{ ['lnd.env'] | map('regex_replace', '\\\\.env$', '') | list }}")]
+
+
+def test_test_files_have_unique_names():
+    """The suites are folders without __init__.py, so pytest imports each test file by its name:
+    two files of one name stop the whole session at collection."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
