@@ -19,6 +19,7 @@
 #                    alone, 10 rounds and 3 reboots by default, with TAP)
 #   tests/molecule   every Molecule scenario under molecule/ (its own lab node)
 #   tests/lab        the lab's own lifecycle (up no-op, node restart, down, recovery)
+# Not here: tests/pull (pull mode on arch2, about 6 min; bench/pull.sh runs it on the stabilized lab).
 # Extra arguments go to pytest (e.g. -k incident, --tap-stream).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)

@@ -3,7 +3,10 @@ lab bridge's address) holds this repository with one commit on top, signed with 
 the test makes; playbooks/pull.yml installs the timer; the node then applies stabilize.yml
 locally. It converges a broken node, a second pull changes nothing, a tampered revision is
 refused with nothing changed, and with the remote gone the node stays on its last good revision
-and says so. pull_state=absent takes it all away again."""
+and says so. pull_state=absent takes it all away again.
+
+Not part of scripts/test.sh (it runs stabilize.yml on the node five times, about 6 minutes, and
+the CI run is already near its limit): run it on the stabilized lab with bench/pull.sh."""
 import json
 import re
 import subprocess
