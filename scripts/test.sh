@@ -18,8 +18,10 @@
 #                    lab, here 2 rounds with 1 reboot per node (scripts/acceptance.sh runs it
 #                    alone, 10 rounds and 3 reboots by default, with TAP)
 #   tests/molecule   every Molecule scenario under molecule/ (its own lab node)
-#   tests/lab        the lab's own lifecycle (up no-op, node restart, down, recovery)
-# Not here: tests/pull (pull mode on arch2, about 6 min; bench/pull.sh runs it on the stabilized lab).
+#   tests/lab        the lab's own lifecycle (up no-op, node restart, recovery of a killed node)
+# Not here (long runs, in bench/): tests/pull (pull mode on arch2, about 6 min; bench/pull.sh on the
+# stabilized lab), tests/lab_rebuild (lab down, then a rebuild on a stale network, about 4 min;
+# bench/lab_rebuild.sh).
 # Extra arguments go to pytest (e.g. -k incident, --tap-stream).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)

@@ -1,4 +1,5 @@
 """Where the lab nodes are, read from the lab inventory (one source of truth)."""
+import json
 import os
 import pathlib
 import re
@@ -7,7 +8,6 @@ import tempfile
 import time
 
 import testinfra
-import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 INVENTORY = ROOT / "inventories" / "lab"
@@ -137,6 +137,31 @@ def controller(cmd, check=True, timeout=900, env_extra=None):
     if check and res.returncode != 0:
         raise AssertionError(f"{cmd!r} failed rc={res.returncode}\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
     return res
+
+
+RECAP = re.compile(r"(?<!\S)([\w.-]+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
+
+
+def recap(text):
+    """{host: {ok, changed, unreachable, failed}} (ints) from ansible-playbook's PLAY RECAP, the last
+    recap of each host; the text may have its whitespace collapsed."""
+    return {host: dict(zip(("ok", "changed", "unreachable", "failed"), map(int, counts)))
+            for host, *counts in RECAP.findall(text)}
+
+
+def changed(text):
+    """{host: changed} from ansible-playbook's PLAY RECAP."""
+    return {host: counts["changed"] for host, counts in recap(text).items()}
+
+
+def podman_json(*args):
+    """The JSON that `podman <args>` prints on the controller."""
+    return json.loads(controller(["podman", *args]).stdout)
+
+
+def lab_containers():
+    """{name: podman ps entry} of the lab's own containers on the controller (nodes, registry, ...)."""
+    return {c["Names"][0]: c for c in podman_json("ps", "-a", "--filter", "label=io.archipelago.lab", "--format", "json")}
 
 
 def task_sections(text):

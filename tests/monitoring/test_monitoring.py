@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from labhosts import controller, lab_hostvars, node_host, ssh_host, wait_until
+from labhosts import changed, controller, lab_hostvars, node_host, ssh_host, wait_until
 
 BIN = pathlib.Path(sys.executable).parent
 HOSTS = ["arch1", "arch2", "archmon"]
@@ -27,7 +27,7 @@ SUITE = {}                 # when this suite's converge started: the soak report
 def run_playbook(*args):
     res = controller([str(BIN / "ansible-playbook"), "playbooks/monitoring.yml", *args], check=False)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
-    return dict(re.findall(r"^(\w+)\s+: ok=\d+\s+changed=(\d+)", res.stdout, re.M))
+    return changed(res.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +89,8 @@ def test_both_nodes_are_scraped_and_report_every_source(monitor):
 
 
 def test_a_second_run_and_check_mode_change_nothing(converged):
-    assert run_playbook() == dict.fromkeys(HOSTS, "0")
-    assert run_playbook("--check", "--diff") == dict.fromkeys(HOSTS, "0")
+    assert run_playbook() == dict.fromkeys(HOSTS, 0)
+    assert run_playbook("--check", "--diff") == dict.fromkeys(HOSTS, 0)
 
 
 def test_a_host_that_left_the_monitoring_group_loses_its_way_in(converged):
@@ -100,7 +100,7 @@ def test_a_host_that_left_the_monitoring_group_loses_its_way_in(converged):
     node.check_output(f"ufw allow proto tcp from 10.203.0.99 to {address} port {PORT} comment 'archipelago node_exporter'"
                       f" && ufw allow proto tcp from 10.203.0.98 to {address} port 8080 comment 'operator'")
     try:
-        assert run_playbook("--limit", "arch1") == {"arch1": "1"}
+        assert run_playbook("--limit", "arch1") == {"arch1": 1}
         rules = node.check_output("ufw show added")
         assert "10.203.0.99" not in rules and "10.203.0.98" in rules, rules
         assert f"from {lab_hostvars('archmon')['ansible_host']} " in rules

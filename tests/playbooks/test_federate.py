@@ -12,7 +12,7 @@ import pathlib
 import pytest
 
 from dhtpeers import Swarm, lab_nostr_relay, nostr_tools, web5
-from labhosts import controller, node_host, node_rpc
+from labhosts import changed, controller, node_host, node_rpc
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "collections"))
 from ansible_collections.archipelago.node.plugins.module_utils import did_dht as dd  # noqa: E402
@@ -37,7 +37,7 @@ def run(*args, relays=None):
     extra = ["-e", json.dumps({"federate_did_dht_relays": relays})] if relays else []
     res = controller([str(BIN / "ansible-playbook"), "playbooks/federate.yml", *extra, *args], check=False)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
-    return dict(re.findall(r"^(arch\d)\s+: ok=\d+\s+changed=(\d+)", res.stdout, re.M)), res.stdout
+    return changed(res.stdout), res.stdout
 
 
 def peers(node):
@@ -92,7 +92,7 @@ def test_federate_check_then_run_then_idempotent(relay):
         found = node_rpc(node_host("arch2" if node == "arch1" else "arch1"), "node.nostr-discover")["result"]
         assert npub in [n["nostr_pubkey"] for n in found["nodes"]], (node, found)
     changed, out = run(relays=[relay.relay])
-    assert changed == {"arch1": "0", "arch2": "0"}, out[-3000:]
+    assert changed == {"arch1": 0, "arch2": 0}, out[-3000:]
 
 
 def test_vc04_credential_flow_ten_rounds_each_way(relay):

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from xml.etree import ElementTree
 
-from labhosts import controller, node_host, wait_until
+from labhosts import changed, controller, node_host, recap, wait_until
 
 BIN = pathlib.Path(sys.executable).parent
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ def run_playbook(*args, ok=True):
     res = controller([str(BIN / "ansible-playbook"), "playbooks/stabilize.yml", *args], check=False)
     if ok:
         assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
-    return res, dict(re.findall(r"^(arch\d)\s+: ok=\d+\s+changed=(\d+)", res.stdout, re.M))
+    return res, changed(res.stdout)
 
 
 def node_state(node):
@@ -91,11 +91,10 @@ def test_check_mode_changes_nothing(installed):
     res = run("ansible-playbook", "-i", str(ROOT / "inventories" / "lab" / "hosts.yml"),
               "archipelago.node.stabilize", "--check", "--diff", timeout=900)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
-    recap = {host: (int(changed), unreachable, failed) for host, changed, unreachable, failed in re.findall(
-        r"^(arch\d)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", res.stdout, re.M)}
-    assert set(recap) == set(BOTH), res.stdout[-3000:]
-    for host, (changed, unreachable, failed) in recap.items():
-        assert changed > 0 and (unreachable, failed) == ("0", "0"), (host, res.stdout[-3000:])  # what it would do
+    counts = recap(res.stdout)
+    assert set(counts) == set(BOTH), res.stdout[-3000:]
+    for host, c in counts.items():
+        assert c["changed"] > 0 and (c["unreachable"], c["failed"]) == (0, 0), (host, res.stdout[-3000:])  # what it would do
     # --diff shows the files it would write
     assert "+ExecStart=/usr/bin/podman run" in res.stdout and "+WatchdogSec=60" in res.stdout
     assert "X-Frame-Options" in res.stdout
@@ -131,8 +130,8 @@ def test_dependent_services_stop_crash_looping():
 
 
 def test_second_run_changes_nothing():
-    _, changed = run_playbook()
-    assert changed == {"arch1": "0", "arch2": "0"}
+    _, counts = run_playbook()
+    assert counts == {"arch1": 0, "arch2": 0}
 
 
 def test_incident_suite_fails_on_every_item(tmp_path):

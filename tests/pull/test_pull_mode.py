@@ -8,13 +8,12 @@ and says so. pull_state=absent takes it all away again.
 Not part of scripts/test.sh (it runs stabilize.yml on the node five times, about 6 minutes, and
 the CI run is already near its limit): run it on the stabilized lab with bench/pull.sh."""
 import json
-import re
 import subprocess
 import sys
 
 import pytest
 
-from labhosts import CACHE, ROOT, controller, free_port, node_host
+from labhosts import CACHE, ROOT, controller, free_port, node_host, recap
 
 BIN = sys.executable.rsplit("/", 1)[0]
 NODE = "arch2"
@@ -102,11 +101,10 @@ def pull_playbook(lab, *extra):
                       check=False, timeout=900)
 
 
-def recap(res, host=NODE):
-    found = re.findall(r"^%s\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)" % host,
-                       res.stdout, re.M)
-    assert found, res.stdout[-3000:] + res.stderr[-2000:]
-    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, found[-1])))
+def node_recap(res, host=NODE):
+    counts = recap(res.stdout).get(host)
+    assert counts, res.stdout[-3000:] + res.stderr[-2000:]
+    return counts
 
 
 def pull_now(host):
@@ -141,8 +139,8 @@ def test_pull_mode_converges_the_node_and_a_second_pull_changes_nothing(lab):
     assert not host.file("/etc/systemd/system/archipelago-pull.timer").exists
     assert not host.file("/etc/archipelago/pull.json").exists
     res = pull_playbook(lab)
-    assert res.returncode == 0 and recap(res)["changed"] > 0, res.stdout[-3000:]
-    assert recap(pull_playbook(lab))["changed"] == 0                    # the role itself is idempotent
+    assert res.returncode == 0 and node_recap(res)["changed"] > 0, res.stdout[-3000:]
+    assert node_recap(pull_playbook(lab))["changed"] == 0                    # the role itself is idempotent
     assert host.service("archipelago-pull.timer").is_enabled and host.service("archipelago-pull.timer").is_running
     rc, state = pull_now(host)
     assert rc == 0 and state["result"] == "applied" and state["last_good"] == lab.good, state["message"]
