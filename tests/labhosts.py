@@ -4,12 +4,16 @@ import os
 import pathlib
 import re
 import subprocess
+import sys
 import tempfile
 import time
 
 import testinfra
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+COLLECTION = ROOT / "collections" / "ansible_collections" / "archipelago" / "node"
+# The venv's ansible-playbook and friends, beside the Python that runs the tests.
+BIN = pathlib.Path(sys.executable).parent
 INVENTORY = ROOT / "inventories" / "lab"
 LAB_API = ROOT / "lab" / "api" / "archipelago"
 
@@ -163,6 +167,14 @@ def lab_containers():
     """{name: podman ps entry} of the lab's own containers on the controller (nodes, registry, ...)."""
     return {c["Names"][0]: c for c in podman_json("ps", "-a", "--filter", "label=io.archipelago.lab", "--format", "json")}
 
+
+
+def lab_gateway():
+    """The controller's address on the lab network (the nodes reach it there)."""
+    out = controller(["podman", "network", "inspect", "archy-lab", "--format",
+                      "{{range .Subnets}}{{.Gateway}}{{end}}"]).stdout.strip()
+    assert out.count(".") == 3, out
+    return out
 
 def task_sections(text):
     """[(task name, its output)] of ansible-playbook output (plain or as Molecule prints it), each

@@ -3,14 +3,11 @@ import os
 import pathlib
 import shutil
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-COLLECTION = ROOT / "collections" / "ansible_collections" / "archipelago" / "node"
-BIN = pathlib.Path(sys.executable).parent
+from labhosts import BIN, COLLECTION, ROOT
 
 
 def bundled_collections():

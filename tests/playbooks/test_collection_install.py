@@ -4,14 +4,9 @@ and documents every plugin (the `installed` fixture is in conftest.py; test_stab
 installed collection's `archipelago.node.stabilize --check --diff` against the lab from an empty
 directory)."""
 import json
-import pathlib
 import subprocess
-import sys
 
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-COLLECTION = ROOT / "collections" / "ansible_collections" / "archipelago" / "node"
-BIN = pathlib.Path(sys.executable).parent
+from labhosts import COLLECTION
 
 
 def test_tarball_holds_the_roles_playbooks_license_and_changelog(installed):

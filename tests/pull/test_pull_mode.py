@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from labhosts import CACHE, ROOT, controller, free_port, node_host, recap
+from labhosts import CACHE, ROOT, controller, free_port, lab_gateway, node_host, recap
 
 BIN = sys.executable.rsplit("/", 1)[0]
 NODE = "arch2"
@@ -25,14 +25,6 @@ OWNED = "/etc/logrotate.d/archipelago-backend"
 
 def git(*args, cwd=None):
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def gateway():
-    """The controller's address on the lab network (the nodes reach it there)."""
-    out = controller(["podman", "network", "inspect", "archy-lab", "--format",
-                      "{{range .Subnets}}{{.Gateway}}{{end}}"]).stdout.strip()
-    assert out.count(".") == 3, out
-    return out
 
 
 class Lab:
@@ -47,7 +39,7 @@ class Lab:
         for k, v in (("user.email", "release@lab"), ("user.name", "release"), ("gpg.format", "ssh"),
                      ("user.signingkey", str(self.key))):
             git("config", k, v, cwd=self.work)
-        self.port, self.address = free_port(), gateway()
+        self.port, self.address = free_port(), lab_gateway()
         self.daemon = None
 
     def serve(self):
