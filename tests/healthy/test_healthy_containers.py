@@ -1,12 +1,10 @@
 """The healthy suite, the containers role (CRASH-04, CONT-01..06, SEC-04, ISO-03) on a stabilized node."""
-import pathlib
 import re
-import sys
 
 import pytest
 
 from healthy_nodes import APPS, NODE_IP, PINNED, inspect
-from labhosts import controller, node_host
+from labhosts import node_host
 
 
 def test_every_app_runs_healthy_under_its_systemd_unit(node):
@@ -82,19 +80,3 @@ def test_published_port_is_loopback_only(node):
     probe = other.run(f"curl -s -m 3 -o /dev/null -w '%{{http_code}}' http://{NODE_IP[name]}:4080/")
     assert probe.stdout in ("000", ""), probe.stdout
     assert other.check_output(f"curl -s -m 3 -o /dev/null -w '%{{http_code}}' http://{NODE_IP[name]}/app/archy-mempool-web/") == "200"
-
-
-def test_selecting_the_core_tier_would_stop_every_other_app():
-    """SCALE-03 on lab nodes: with archipelago_app_tiers [core], --check says it would stop and
-    disable exactly the units of the apps outside the core tier (and remove their units and
-    records), and it changes nothing."""
-    before = node_host("arch2").check_output("systemctl list-units --state=active --no-legend 'archy-app-*' | sort")
-    res = controller([str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "playbooks/stabilize.yml",
-                      "--check", "--limit", "arch2", "--tags", "containers",
-                      "-e", '{"archipelago_app_tiers": ["core"]}'], check=False)
-    assert res.returncode == 0, res.stdout[-3000:]
-    stopped = set(re.findall(r"changed: \[arch2\] => \(item=(archy-app-[a-z0-9_.-]+\.service)\)",
-                             res.stdout.split("Stop and disable apps that are not selected", 1)[1].split("TASK [", 1)[0]))
-    assert stopped == {f"archy-app-{i}.service" for i, a in APPS.items() if a.get("tier", "core") != "core"}
-    assert node_host("arch2").check_output(
-        "systemctl list-units --state=active --no-legend 'archy-app-*' | sort") == before
