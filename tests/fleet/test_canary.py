@@ -1,19 +1,22 @@
 """playbooks/canary.yml on the stabilized lab (arch2 is the canary): a good release reaches both
-nodes, a second run changes nothing; a release that crashes at start is rolled back on the
-canary, which is healthy again on the previous release, and arch1 is never touched; bad input and
-the dry run change nothing. The other two faults (hang without watchdog pings, health answering an
-error) are the same rollback path waiting longer: the Molecule scenario molecule/canary rolls out
-all three on fresh nodes, so this suite on the full lab takes the quick one."""
+nodes, canary first, and a second run changes nothing; bad input and the dry run change nothing.
+The batches (no canary group, one node per batch, the release from a mirror on the lab network):
+a release that crashes at start is rolled back on the first node, which is healthy again on the
+previous release, and the rollout stops before the next batch; a mirror whose file does not match
+the checksum fails a node before anything is switched, and rollout_max_fail_percentage decides
+whether the next batch is tried. A failed canary stopping the rollout, and the other two faults
+(hang without watchdog pings, health answering an error), are molecule/canary's, on fresh nodes."""
 import json
 import re
 import subprocess
 import sys
 import time
 import pathlib
+import urllib.request
 
 import pytest
 
-from labhosts import ROOT, changed, controller, node_host
+from labhosts import ROOT, changed, controller, free_port, lab_gateway, node_host, recap, wait_until
 
 BIN = pathlib.Path(sys.executable).parent
 GOOD = "1.9.1-lab.%d" % time.time()    # new each session, so the lab never runs it yet
@@ -33,9 +36,36 @@ def releases(tmp_path_factory):
     return built
 
 
-def canary(release, *args):
-    extra = {"release_artifact": release["artifact"], "release_checksum": release["checksum"],
-             "release_version": release["version"]}
+@pytest.fixture(scope="module")
+def mirror(releases):
+    """An HTTP mirror of the built releases on the lab network: {version: URL}."""
+    folder = pathlib.Path(next(iter(releases.values()))["artifact"]).parent
+    address, port = lab_gateway(), free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", address, "--directory", str(folder),
+                               str(port)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        def up():
+            try:
+                with urllib.request.urlopen(f"http://{address}:{port}/", timeout=5):
+                    return True
+            except OSError:
+                return False
+        wait_until(up, 30, "the lab mirror")
+        yield {v: f"http://{address}:{port}/{pathlib.Path(r['artifact']).name}" for v, r in releases.items()}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def batches(**extra):
+    """The batches without a canary: one node per batch, in inventory order."""
+    return ["-e", json.dumps({"canary_group": "no_canary", "rollout_batches": [1], **extra})]
+
+
+def canary(release, *args, mirror_url=None):
+    extra = {"release_checksum": release["checksum"], "release_version": release["version"]}
+    extra.update({"release_url": mirror_url} if mirror_url else {"release_artifact": release["artifact"]})
     t0 = time.monotonic()
     res = controller([str(BIN / "ansible-playbook"), "playbooks/canary.yml", "-e", json.dumps(extra), *args],
                      check=False, timeout=1200)
@@ -115,17 +145,43 @@ def test_good_release_reaches_every_node_canary_first_then_idempotent(releases):
     print(f"good release on 2 nodes: {took:.0f} s")
 
 
-@pytest.mark.parametrize("fault", ["crash"])
-def test_broken_release_is_rolled_back_on_the_canary_and_the_rest_untouched(releases, fault):
-    arch1_before, arch2_before = state("arch1"), state("arch2")
-    assert arch2_before[2] == GOOD, "the good release must run first"
-    rc, out, took = canary(releases[BROKEN[fault]])
+@pytest.mark.parametrize("threshold,tried", [(0, 1), (50, 2)])
+def test_a_mirror_file_that_does_not_match_fails_before_any_switch(releases, mirror, threshold, tried):
+    """The checksum is the crash release's, the mirror's file the good one: each node tried fails
+    before anything is switched. With rollout_max_fail_percentage 0 the rollout stops after the
+    first batch and the second node is never touched; with 50, one failure of two is allowed, the
+    second batch is tried too, and the last play fails both."""
+    before = {n: state(n) for n in ("arch1", "arch2")}
+    bad = dict(releases[BROKEN["crash"]], version=f"1.9.2-mismatch{threshold}")
+    rc, out, _ = canary(bad, *batches(rollout_max_fail_percentage=threshold), mirror_url=mirror[GOOD])
     assert rc != 0, out[-3000:]
-    assert f"release {BROKEN[fault]} failed on arch2" in out and f"Rolled back to {GOOD}" in out, out[-4000:]
+    failed = re.findall(r"could not be staged on (arch\d) \(Download the release from the mirror: [^)]*checksum", out)
+    assert len(set(failed)) == tried and "Nothing was switched" in out, out[-4000:]
+    if tried == 1:
+        other = ({"arch1", "arch2"} - set(failed)).pop()
+        assert (f"the rollout stopped: 1 of the 2 other nodes failed their release ({failed[0]}), more than the 0"
+                f" that rollout_max_fail_percentage 0 allows; {other} was not touched") in out, out[-4000:]
+        assert not node_host(other).file(f"{STAGED}/{bad['version']}").exists
+    else:
+        last = out.split("PLAY [Every node of the batches runs the release]", 1)[1]
+        assert all(f"could not be staged on {n}" in last for n in ("arch1", "arch2")), last[-3000:]
+        assert {h: c["failed"] for h, c in recap(out).items()} == {"arch1": 1, "arch2": 1}, out[-2000:]
+    assert {n: state(n) for n in ("arch1", "arch2")} == before
+
+
+@pytest.mark.parametrize("fault", ["crash"])
+def test_broken_release_is_rolled_back_and_the_next_batch_untouched(releases, mirror, fault):
+    before = {n: state(n) for n in ("arch1", "arch2")}
+    assert before["arch2"][2] == GOOD, "the good release must run first"
+    rc, out, took = canary(releases[BROKEN[fault]], *batches(), mirror_url=mirror[BROKEN[fault]])
+    assert rc != 0, out[-3000:]
+    first = re.search(rf"release {BROKEN[fault]} failed on (arch\d)", out)
+    assert first and f"Rolled back to {GOOD}" in out, out[-4000:]
+    first = first.group(1)
+    other = ({"arch1", "arch2"} - {first}).pop()
     back = float(re.search(r"healthy again ([0-9.]+) s after the switch", out).group(1))
     assert back < 90, back
-    assert state("arch2") == arch2_before                      # back on the previous release, healthy
-    assert state("arch1") == arch1_before                      # never touched
-    assert not node_host("arch1").file(f"/opt/archipelago/releases/{BROKEN[fault]}").exists
-    assert "PLAY [The other nodes" not in out or "arch1: deploy" not in out
-    print(f"{fault}: healthy on the previous release {back:.0f} s after the switch ({took:.0f} s run)")
+    assert f"the rollout stopped: 1 of the 2 other nodes failed their release ({first})" in out, out[-4000:]
+    assert {n: state(n) for n in ("arch1", "arch2")} == before   # back on the previous release, and untouched
+    assert not node_host(other).file(f"{STAGED}/{BROKEN[fault]}").exists
+    print(f"{fault}: {first} healthy on the previous release {back:.0f} s after the switch ({took:.0f} s run)")
