@@ -19,8 +19,8 @@
 #                    alone, 10 rounds and 3 reboots by default, with TAP)
 #   tests/molecule   every Molecule scenario under molecule/ (its own lab node)
 #   tests/lab        the lab's own lifecycle (up no-op, node restart, recovery of a killed node)
-# Not here (long runs, in bench/): tests/pull (pull mode on arch2, about 6 min; bench/pull.sh on the
-# stabilized lab), tests/lab_rebuild (lab down, then a rebuild on a stale network, about 4 min;
+# Not here (long runs, in bench/): tests/pull (pull mode on arch2 and the first-boot unit on arch1,
+# about 12 min; bench/pull.sh on the stabilized lab), tests/lab_rebuild (lab down, then a rebuild on a stale network, about 4 min;
 # bench/lab_rebuild.sh).
 # Extra arguments go to pytest (e.g. -k incident, --tap-stream).
 set -euo pipefail

@@ -23,7 +23,7 @@ COLLECTION = ROOT / "collections" / "ansible_collections" / "archipelago" / "nod
 ROLES_DIR = COLLECTION / "roles"
 ROLE_NAMES = sorted(p.name for p in ROLES_DIR.iterdir() if p.is_dir())
 # Entry points a role offers to other roles besides main and validate.
-EXTRA_ENTRY_POINTS = {"containers": {"unit"}}
+EXTRA_ENTRY_POINTS = {"containers": {"unit"}, "pull": {"runtime"}}
 
 
 def entry_points(role_dir):
@@ -169,7 +169,7 @@ def coupling_errors(roles_dir):
                     errors.append(f"{me}: uses {other}'s internal {tasks_from}")
                 else:
                     allowed |= set(eps[ep].get("options") or {})
-                    allowed.add(f"{other}_unit_result" if ep == "unit" else "")
+                    allowed.add(f"{other}_{ep}_result")     # what the entry point registers
             if f.parent.name != "meta" and re.search(r"\.\./|roles/", re.sub(r"(?m)^\s*#.*$", "", data)):
                 errors.append(f"{me}: {f.relative_to(role_dir)} names a path into another role")
         for f in role_dir.rglob("*"):
