@@ -1,7 +1,7 @@
 """ISO-02/03 on the lab's arch1 (the node in the v1.8 layout: one manifest per app): playbooks/
 firstboot.yml installs the first-boot unit (bad input fails and changes nothing, check mode writes
 nothing, a second run changes 0). Then arch1 is made a fresh install: no swap file, no app unit,
-no app container (its manifests, the containers role's records and the apps' secret environment
+no app container and no archy-tor (its manifests, the containers role's records and the apps' secret environment
 files stay, as a fresh install has its manifests). At the reboot the unit runs stabilize.yml's
 swap and containers on the node itself, with no controller: the swap file comes back sized from the
 RAM (50 %, within 2-8 GiB), every app of the model runs as a unit, tier by tier, healthy; a second
@@ -21,6 +21,7 @@ DONE = "/var/lib/archipelago/firstboot.done"
 MODEL = yaml.safe_load((ROOT / "inventories/lab/group_vars/archipelago/apps.yml").read_text())["archipelago_apps"]
 TIERS = ["db", "core", "dependent", "app", "ui"]
 APP_UNITS = [f"archy-app-{a['id']}.service" for a in MODEL]
+TOR_UNIT = "archy-app-archy-tor.service"     # the tor role's, not the first boot's
 
 
 def firstboot(*args):
@@ -34,12 +35,13 @@ def show(host, unit, prop):
 
 
 def make_fresh(host):
-    """What a fresh install has: its manifests, no swap file, no app unit or container."""
-    units = " ".join(APP_UNITS)
+    """What a fresh install has: its manifests, no swap file, no app unit or container, and no
+    archy-tor either (its keys stay): the first boot neither runs the tor role nor needs Tor."""
+    units = " ".join(APP_UNITS + [TOR_UNIT])
     host.check_output(f"systemctl disable --now {units}")
     host.check_output(f"for u in {units}; do rm -f /etc/systemd/system/$u /etc/systemd/system/*.wants/$u; done;"
                       " systemctl daemon-reload")
-    host.check_output("podman rm -f -t 5 --ignore " + " ".join(a["id"] for a in MODEL) + " >/dev/null;"
+    host.check_output("podman rm -f -t 5 --ignore archy-tor " + " ".join(a["id"] for a in MODEL) + " >/dev/null;"
                       " sed -i '/^\\/swapfile /d' /etc/fstab; rm -f /swapfile")
     names = set(host.check_output("podman ps -a --format '{{.Names}}'").split())
     assert not names & {a["id"] for a in MODEL}, names
@@ -94,6 +96,7 @@ def test_first_boot_makes_swap_and_starts_the_apps_in_tiers_once():
             assert min(ts(u, "ExecMainStartTimestampMonotonic") for u in units) >= previous, tier
             previous = max(ts(u, "ActiveEnterTimestampMonotonic") for u in units)
         assert all(ts(u, "NRestarts") == 0 for u in APP_UNITS)            # no crash loop
+        assert host.run("podman container exists archy-tor").rc == 1      # not the first boot's
         # once: a second start finds the done file and runs nothing
         started = show(host, UNIT, "ExecMainStartTimestampMonotonic")
         host.check_output(f"systemctl restart {UNIT}")
@@ -105,6 +108,7 @@ def test_first_boot_makes_swap_and_starts_the_apps_in_tiers_once():
         assert not host.file(f"/etc/systemd/system/{UNIT}").exists and not host.file("/opt/archipelago/firstboot").exists
         host.run(f"rm -f {DONE}")
         back = controller([str(BIN / "ansible-playbook"), "playbooks/stabilize.yml", "-l", NODE,
-                           "--tags", "swap,containers"], check=False, timeout=1800)
+                           "--tags", "swap,containers,tor"], check=False, timeout=1800)
         assert back.returncode == 0, back.stdout[-3000:]
     assert json.loads(host.check_output("podman inspect bitcoin-knots"))[0]["State"]["Health"]["Status"] == "healthy"
+    assert host.service(TOR_UNIT).is_running

@@ -177,3 +177,14 @@ def test_the_rollout_goes_on_while_failed_releases_are_within_the_threshold(othe
         msg = render(task["ansible.builtin.assert"]["fail_msg"], variables)
         assert msg.startswith(f"the rollout stopped: {failed} of the {others} other nodes failed their release (n0")
         assert msg.endswith(f"{hosts[-1]} was not touched.")
+
+
+def test_the_first_boot_inventory_is_this_node_alone_with_the_roles_it_does_not_run_off():
+    role_vars = yaml.safe_load((ROLES / "firstboot" / "vars" / "main.yml").read_text())
+    defaults = yaml.safe_load((ROLES / "firstboot" / "defaults" / "main.yml").read_text())
+    variables = dict(defaults, **role_vars, inventory_hostname="node7", archipelago_node_python="/usr/bin/python3",
+                     firstboot_vars={"archipelago_apps_source": "node", "tor_enabled": True})
+    got = render(role_vars["firstboot_inventory_data"]["all"]["children"]["archipelago"]["hosts"], variables)
+    assert got == {"node7": {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3",
+                             "archipelago_apps_source": "node", "ufw_podman_enabled": False, "tor_enabled": True,
+                             "backend_enabled": False, "logrotate_enabled": False, "nginx_headers_enabled": False}}
