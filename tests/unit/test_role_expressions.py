@@ -188,3 +188,12 @@ def test_the_first_boot_inventory_is_this_node_alone_with_the_roles_it_does_not_
     assert got == {"node7": {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3",
                              "archipelago_apps_source": "node", "ufw_podman_enabled": False, "tor_enabled": True,
                              "backend_enabled": False, "logrotate_enabled": False, "nginx_headers_enabled": False}}
+
+
+def test_the_first_boot_knows_every_role_of_stabilize():
+    """firstboot_stabilize_roles (the roles it switches off when it does not run them) is the
+    first play of stabilize.yml, role for role: a role added there is added here too."""
+    play = yaml.safe_load((ROOT / "collections/ansible_collections/archipelago/node/playbooks/stabilize.yml").read_text())[0]
+    roles = [(r["role"] if isinstance(r, dict) else r).split(".")[-1] for r in play["roles"]]
+    listed = yaml.safe_load((ROLES / "firstboot" / "vars" / "main.yml").read_text())["firstboot_stabilize_roles"]
+    assert listed == roles
